@@ -1,0 +1,207 @@
+/** The admin API under /_emulator/ (no auth, loopback only). Routes are listed in emulator/README.md. */
+import { createPublicKey } from "node:crypto";
+import { fingerprintOf, newRsaKeyPair } from "./auth.js";
+import type { Emulator } from "./emulator.js";
+import { validateTimings } from "./emulator.js";
+import { invalidParameter, OciHttpError } from "./errors.js";
+import { parseFaults } from "./faults.js";
+import { parseJsonObject } from "./http-util.js";
+import { INSTANCE_ACTIONS, type InstanceJson, type Timings } from "./model.js";
+import { isOcid, newOcid } from "./ocid.js";
+import { mintResourcePrincipal } from "./principals.js";
+
+export interface AdminAnswer {
+  status: number;
+  body: unknown;
+}
+
+const ok = (body: unknown): AdminAnswer => ({ status: 200, body });
+
+function optionalStringArray(v: unknown, name: string): string[] | undefined {
+  if (v === undefined || v === null) return undefined;
+  if (!Array.isArray(v) || !v.every((s) => typeof s === "string")) {
+    throw invalidParameter(`${name} must be a list of strings.`);
+  }
+  return v as string[];
+}
+
+function optionalString(v: unknown, name: string): string | undefined {
+  if (v === undefined || v === null) return undefined;
+  if (typeof v !== "string") throw invalidParameter(`${name} must be a string.`);
+  return v;
+}
+
+export async function handleAdmin(
+  emu: Emulator,
+  method: string,
+  path: string,
+  query: URLSearchParams,
+  body: Buffer,
+): Promise<AdminAnswer> {
+  const json = () => (body.length === 0 ? {} : parseJsonObject(body));
+  const route = `${method} ${path.replace(/\/+$/, "")}`;
+  switch (route) {
+    case "GET /_emulator/health":
+      return ok({ ok: true });
+    case "GET /_emulator/state":
+      return ok(emu.snapshot());
+    case "GET /_emulator/instances":
+      return ok({ instances: emu.store.all(Date.now()) });
+    case "POST /_emulator/instances": {
+      const input = json().instances;
+      if (!Array.isArray(input)) throw invalidParameter("instances must be a list.");
+      return ok({ instances: emu.store.upsert(input as Array<Partial<InstanceJson>>, emu.planContext("")) });
+    }
+    case "POST /_emulator/api-keys": {
+      const b = json();
+      if (typeof b.keyId !== "string" || b.keyId.split("/").length !== 3) {
+        throw invalidParameter("keyId must be tenancy/user/fingerprint.");
+      }
+      if (typeof b.publicKeyPem !== "string") throw invalidParameter("publicKeyPem is required.");
+      try {
+        createPublicKey(b.publicKeyPem);
+      } catch {
+        throw invalidParameter("publicKeyPem is not a PEM public key.");
+      }
+      const compartments = optionalStringArray(b.compartments, "compartments");
+      const key = { keyId: b.keyId, publicKeyPem: b.publicKeyPem, ...(compartments ? { compartments } : {}) };
+      emu.auth.registerApiKey(key);
+      return ok(key);
+    }
+    case "POST /_emulator/api-keys/generate": {
+      // Convenience for tests and local runs: a fresh key pair, registered, private key returned.
+      const b = json();
+      const tenancyId = optionalString(b.tenancyId, "tenancyId") ?? emu.tenancyId;
+      const userId = optionalString(b.userId, "userId") ?? newOcid("user");
+      const compartments = optionalStringArray(b.compartments, "compartments");
+      const pair = await newRsaKeyPair();
+      const fingerprint = fingerprintOf(pair.publicKeyPem);
+      const keyId = `${tenancyId}/${userId}/${fingerprint}`;
+      emu.auth.registerApiKey({
+        keyId,
+        publicKeyPem: pair.publicKeyPem,
+        ...(compartments ? { compartments } : {}),
+      });
+      return ok({
+        keyId,
+        tenancyId,
+        userId,
+        fingerprint,
+        region: emu.region,
+        publicKeyPem: pair.publicKeyPem,
+        privateKeyPem: pair.privateKeyPem,
+        ...(compartments ? { compartments } : {}),
+      });
+    }
+    case "POST /_emulator/principals/resource": {
+      const b = json();
+      const compartmentId = optionalString(b.compartmentId, "compartmentId");
+      if (!compartmentId || !isOcid(compartmentId)) throw invalidParameter("compartmentId must be an OCID.");
+      const ttl = b.ttlSeconds;
+      if (ttl !== undefined && (typeof ttl !== "number" || !Number.isFinite(ttl))) {
+        throw invalidParameter("ttlSeconds must be a number.");
+      }
+      const tenancyId = optionalString(b.tenancyId, "tenancyId");
+      const region = optionalString(b.region, "region");
+      const principalId = optionalString(b.principalId, "principalId");
+      const compartments = optionalStringArray(b.compartments, "compartments");
+      return ok(
+        await mintResourcePrincipal(
+          emu.auth,
+          {
+            compartmentId,
+            ...(tenancyId ? { tenancyId } : {}),
+            ...(region ? { region } : {}),
+            ...(principalId ? { principalId } : {}),
+            ...(compartments ? { compartments } : {}),
+            ...(typeof ttl === "number" ? { ttlSeconds: ttl } : {}),
+          },
+          { tenancyId: emu.tenancyId, region: emu.region },
+        ),
+      );
+    }
+    case "POST /_emulator/principals/instance": {
+      const b = json();
+      const instanceId = optionalString(b.instanceId, "instanceId") ?? newOcid("instance");
+      if (!isOcid(instanceId)) throw invalidParameter("instanceId must be an OCID.");
+      const known = emu.store.get(instanceId, Date.now());
+      const compartmentId =
+        optionalString(b.compartmentId, "compartmentId") ?? known?.instance.compartmentId ?? emu.tenancyId;
+      const tenancyId = optionalString(b.tenancyId, "tenancyId") ?? emu.tenancyId;
+      const compartments = optionalStringArray(b.compartments, "compartments");
+      await emu.identities.issue(instanceId, compartmentId, tenancyId, compartments);
+      return ok({
+        principalId: instanceId,
+        tenancyId,
+        compartmentId,
+        metadataBaseUrl: `${emu.url}/opc/v2/`,
+        federationEndpoint: emu.url,
+      });
+    }
+    case "PUT /_emulator/faults":
+      emu.faults.set(parseFaults(json()));
+      return ok(emu.faults.current);
+    case "GET /_emulator/faults":
+      return ok(emu.faults.current);
+    case "GET /_emulator/timings":
+      return ok(emu.timings);
+    case "PUT /_emulator/timings": {
+      const b = json();
+      const next: Timings = structuredClone(emu.timings);
+      if (b.timeScale !== undefined) {
+        if (typeof b.timeScale !== "number") throw invalidParameter("timeScale must be a number.");
+        next.timeScale = b.timeScale;
+      }
+      if (b.durationsMs !== undefined) {
+        const d = b.durationsMs;
+        if (d === null || typeof d !== "object" || Array.isArray(d))
+          throw invalidParameter("durationsMs must be an object.");
+        for (const [k, v] of Object.entries(d)) {
+          if (!INSTANCE_ACTIONS.includes(k as (typeof INSTANCE_ACTIONS)[number])) {
+            throw invalidParameter(`Unknown durationsMs key: ${k}`);
+          }
+          if (typeof v !== "number") throw invalidParameter(`durationsMs.${k} must be a number.`);
+          next.durationsMs[k as (typeof INSTANCE_ACTIONS)[number]] = v;
+        }
+      }
+      validateTimings(next);
+      emu.timings.timeScale = next.timeScale;
+      emu.timings.durationsMs = next.durationsMs;
+      return ok(emu.timings);
+    }
+    case "GET /_emulator/calls": {
+      const since = Number(query.get("since") ?? 0);
+      if (!Number.isFinite(since)) throw invalidParameter("since must be a number.");
+      return ok(emu.calls.since(since));
+    }
+    case "DELETE /_emulator/calls":
+      emu.calls.clear();
+      return ok({ ok: true });
+    case "GET /_emulator/stats":
+      return ok(emu.calls.stats);
+    case "GET /_emulator/functions":
+      return ok({ functions: emu.functions.list() });
+    case "POST /_emulator/functions": {
+      const input = json().functions;
+      if (!Array.isArray(input)) throw invalidParameter("functions must be a list.");
+      return ok({ functions: emu.functions.register(input) });
+    }
+    default:
+      break;
+  }
+  const m = /^\/_emulator\/instances\/([^/]+)$/.exec(path);
+  if (m?.[1]) {
+    const id = decodeURIComponent(m[1]);
+    if (method === "GET") {
+      const found = emu.store.get(id, Date.now());
+      if (!found) throw new OciHttpError(404, "NotAuthorizedOrNotFound", `No instance ${id}.`);
+      return ok({ ...found.instance, stateHistory: found.history });
+    }
+    if (method === "PATCH") {
+      const patched = emu.store.patch(id, json() as Partial<InstanceJson>, emu.planContext(id));
+      if (!patched) throw new OciHttpError(404, "NotAuthorizedOrNotFound", `No instance ${id}.`);
+      return ok(patched);
+    }
+  }
+  throw new OciHttpError(404, "NotFound", `No admin route ${method} ${path}.`);
+}

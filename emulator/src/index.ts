@@ -1,0 +1,44 @@
+/** In-process entry point: `const emu = await startEmulator({ timeScale: 0.01 })`. */
+import { EmulatorAdmin } from "./admin-client.js";
+import { Emulator } from "./emulator.js";
+import type { EmulatorState } from "./model.js";
+
+export type * from "./admin-client.js";
+export { EmulatorAdmin } from "./admin-client.js";
+export type { EmulatorState } from "./model.js";
+
+export interface StartOptions {
+  /** 0 (default) picks a free port. */
+  port?: number;
+  /** Seed state (the state-file format). */
+  state?: EmulatorState;
+  /** Overrides `state.timeScale`. Durations are multiplied by it; default 1 (OCI-like). */
+  timeScale?: number;
+}
+
+export interface RunningEmulator {
+  /** `http://127.0.0.1:PORT`, no trailing slash. */
+  url: string;
+  port: number;
+  region: string;
+  tenancyId: string;
+  admin: EmulatorAdmin;
+  close(): Promise<void>;
+}
+
+export async function startEmulator(options: StartOptions = {}): Promise<RunningEmulator> {
+  const emulator = await Emulator.create(options.state ?? {}, options.timeScale);
+  const url = await emulator.listen(options.port ?? 0);
+  let closed: Promise<void> | undefined;
+  return {
+    url,
+    port: Number(new URL(url).port),
+    region: emulator.region,
+    tenancyId: emulator.tenancyId,
+    admin: new EmulatorAdmin(url),
+    close: () => {
+      closed ??= emulator.close();
+      return closed;
+    },
+  };
+}
