@@ -188,7 +188,8 @@ export class Emulator {
       } else if (path === "/v1/x509" && method === "POST") {
         call.operation = "FederateX509";
         const body = await readBody(req);
-        const token = await this.identities.federate(this.auth, req, body);
+        const { token, instanceId } = await this.identities.federate(this.auth, req, body);
+        call.principal = instanceId;
         call.status = 200;
         send(res, 200, { token }, headers);
       } else if (path.startsWith("/20160918/")) {

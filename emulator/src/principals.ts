@@ -145,7 +145,11 @@ export class InstanceIdentities {
    * newlines stripped). We check each of those against what we issued, then mint a token whose `jwk`
    * is the session key the client sent.
    */
-  async federate(auth: Authenticator, req: IncomingMessage, body: Buffer): Promise<string> {
+  async federate(
+    auth: Authenticator,
+    req: IncomingMessage,
+    body: Buffer,
+  ): Promise<{ token: string; instanceId: string }> {
     let parsed: ParsedSignature;
     try {
       parsed = httpSignature.parseRequest(req, {
@@ -212,7 +216,7 @@ export class InstanceIdentities {
       throw invalidParameter("publicKey is not a base64 DER public key.");
     }
     if (sessionKey.asymmetricKeyType !== "rsa") throw invalidParameter("publicKey must be an RSA key.");
-    return await auth.mintToken({
+    const token = await auth.mintToken({
       sub: identity.instanceId,
       kind: "instancePrincipal",
       tenancyId: identity.tenancyId,
@@ -226,5 +230,6 @@ export class InstanceIdentities {
         "opc-certtype": "instance",
       },
     });
+    return { token, instanceId: identity.instanceId };
   }
 }
