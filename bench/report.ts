@@ -1,0 +1,278 @@
+/** The benchmark's verdicts and its Markdown report. */
+import type { BatchResult } from "./batch.js";
+import type { BundleSize } from "./bundle-size.js";
+import type { ColdStartResult } from "./cold-start.js";
+import type { Profile } from "./profile.js";
+import type { SeedLoopResult } from "./seed-loop.js";
+import { round } from "./stats.js";
+
+export interface Machine {
+  node: string;
+  cpus: number;
+  cpuModel: string;
+  loadavgStart: number[];
+  loadavgEnd: number[];
+  commit: string;
+}
+
+export interface Verdict {
+  id: number;
+  measure: string;
+  target: string;
+  measured: string;
+  met: boolean | null;
+}
+
+export interface BenchReport {
+  profile: Profile;
+  startedAt: string;
+  finishedAt: string;
+  durationSeconds: number;
+  machine: Machine;
+  fnEnv: Record<string, string>;
+  unbundledVariant: string;
+  coldStart: ColdStartResult;
+  batches: BatchResult[];
+  idsBatch: BatchResult | null;
+  seedLoop: SeedLoopResult;
+  bundles: BundleSize[];
+  verdicts: Verdict[];
+  errors: string[];
+}
+
+const s = (ms: number): string => `${round(ms / 1000, 1)} s`;
+const mb = (bytes: number): string => `${round(bytes / 1024 / 1024, 2)} MB`;
+const yesNo = (met: boolean | null): string => (met === null ? "n/a" : met ? "**met**" : "**not met**");
+
+export function headline(report: Pick<BenchReport, "batches">): BatchResult | undefined {
+  return report.batches.at(-1);
+}
+
+export function verdicts(
+  r: Omit<BenchReport, "verdicts" | "errors" | "finishedAt" | "durationSeconds">,
+): Verdict[] {
+  const top = headline(r);
+  const out: Verdict[] = [];
+  const bare = r.coldStart.variants.find((v) => v.key === "bare")?.firstAnswer.median ?? Number.NaN;
+  const bundled = r.coldStart.variants.find((v) => v.key === "bundled")?.firstAnswer.median ?? Number.NaN;
+  out.push({
+    id: 1,
+    measure: "Cold start, spawn → first answer (dry run), bundled ÷ bare FDK",
+    target: "≤ 3×",
+    measured: `${round(r.coldStart.ratioBundledToBare, 2)}× (${round(bundled, 0)} ms vs ${round(bare, 0)} ms)`,
+    met: r.coldStart.ratioBundledToBare <= 3,
+  });
+  if (top) {
+    const peak = top.memory.peakRssMb ?? top.memory.maxSampledRssMb;
+    out.push({
+      id: 2,
+      measure: `Peak RSS of the function during the ${top.count}-instance batch (--max-old-space-size=${r.profile.heapCapMb})`,
+      target: "completes, ≤ 128 MB",
+      measured: peak === null ? "not readable" : `${round(peak, 1)} MB`,
+      met: peak === null ? null : peak <= 128,
+    });
+    out.push({
+      id: 3,
+      measure: `Batch of ${top.count}: wall time ÷ lower bound`,
+      target: "≤ 1.2×",
+      measured: `${round(top.ratioToLowerBound, 2)}× (${s(top.wallMs)} vs ${s(top.lowerBoundMs)})`,
+      met: top.ratioToLowerBound <= 1.2 && top.notRunning === 0,
+    });
+    out.push({
+      id: 3,
+      measure: `Batch of ${top.count}: inside the ${r.profile.deadlineSeconds} s deadline, all RUNNING`,
+      target: `< ${r.profile.deadlineSeconds} s`,
+      measured: `${s(top.wallMs)}, ${top.count - top.notRunning}/${top.count} RUNNING`,
+      met: top.wallMs < r.profile.deadlineSeconds * 1000 && top.notRunning === 0,
+    });
+    out.push({
+      id: 4,
+      measure: `API calls per instance, ${top.count}-instance start with wait (429s included)`,
+      target: "≤ 1.1",
+      measured: `${round(top.calls.perInstance, 3)} (${top.calls.total} calls, ${top.calls.throttled} × 429)`,
+      met: top.calls.perInstance <= 1.1,
+    });
+    out.push({
+      id: 5,
+      measure: "Wait overhead: last instance RUNNING → function answered",
+      target: "≤ 1 s",
+      measured: top.waitOverheadMs === null ? "not all instances reached RUNNING" : s(top.waitOverheadMs),
+      met: top.waitOverheadMs === null ? false : top.waitOverheadMs <= 1000,
+    });
+  }
+  for (const b of r.bundles) {
+    out.push({
+      id: 6,
+      measure: `Bundle size, ${b.fn}/dist/func.js (largest part: ${b.byPackage[0]?.name ?? "?"})`,
+      target: "report",
+      measured: `${mb(b.bytes)} (${mb(b.gzipBytes)} gzip)`,
+      met: null,
+    });
+  }
+  return out;
+}
+
+function table(head: string[], rows: string[][]): string {
+  const line = (cells: string[]): string => `| ${cells.join(" | ")} |`;
+  return [line(head), line(head.map(() => "---")), ...rows.map(line)].join("\n");
+}
+
+export function markdown(r: BenchReport): string {
+  const p = r.profile;
+  const top = headline(r);
+  const transitionS = (p.transitionMs * p.timeScale) / 1000;
+  const lines: string[] = [];
+  lines.push(
+    `# Benchmark report (${p.name} run)`,
+    "",
+    `Run \`npm run bench${p.name === "quick" ? " -- --quick" : ""}\` at ${r.startedAt}, took ${Math.round(r.durationSeconds)} s. ` +
+      `Machine: ${r.machine.cpus} × ${r.machine.cpuModel}, Node ${r.machine.node}, load average at start ` +
+      `${r.machine.loadavgStart.map((l) => round(l, 2)).join(" / ")}, at end ${r.machine.loadavgEnd.map((l) => round(l, 2)).join(" / ")}; ` +
+      `commit ${r.machine.commit}. The machine is shared: read ratios, not bare times.`,
+    "",
+    `Emulator in-process on loopback; START transition ${p.transitionMs / 1000} s of OCI time at time scale ${p.timeScale} ` +
+      `(= ${transitionS} s); rate limit ${p.ratePerSecond} calls/s per principal (burst ${p.burst}), 429 beyond. ` +
+      `Function processes run as \`node <bundle>\` under the Fn contract (emulator/src/fn-agent.ts).` +
+      (Object.keys(r.fnEnv).length > 0
+        ? ` Extra function env: ${JSON.stringify(r.fnEnv)}.`
+        : " Function config: defaults."),
+    "",
+    "## Targets",
+    "",
+    table(
+      ["#", "measure", "target", "measured", "verdict"],
+      r.verdicts.map((v) => [String(v.id), v.measure, v.target, v.measured, yesNo(v.met)]),
+    ),
+    "",
+  );
+  if (r.errors.length > 0) {
+    lines.push("## Errors", "", ...r.errors.map((e) => `- ${e.split("\n")[0]}`), "");
+  }
+
+  const cs = r.coldStart;
+  lines.push(
+    "## 1. Cold start",
+    "",
+    `Process spawn → first answer to \`${cs.body}\` (a dry run: the function still resolves the instance ` +
+      `with one GET against the emulator; the bare FDK function just answers). ${cs.runs} measured rounds after ` +
+      `${cs.warmupRounds} discarded warm-up round, the three variants interleaved (order rotated each round). ` +
+      `No heap cap. Unbundled variant: ${r.unbundledVariant}.`,
+    "",
+    table(
+      ["variant", "first answer, median", "p10–p90", "socket ready, median", "÷ bare FDK"],
+      cs.variants.map((v) => {
+        const bare = cs.variants.find((b) => b.key === "bare")?.firstAnswer.median ?? Number.NaN;
+        return [
+          v.label,
+          `${round(v.firstAnswer.median, 0)} ms`,
+          `${round(v.firstAnswer.p10, 0)}–${round(v.firstAnswer.p90, 0)} ms`,
+          `${round(v.socketReady.median, 0)} ms`,
+          `${round(v.firstAnswer.median / bare, 2)}×`,
+        ];
+      }),
+    ),
+    "",
+  );
+
+  lines.push(
+    "## 3. Batch: wall time against instance count",
+    "",
+    `One invocation of start-compute with \`{"compartment_id": …}\` selecting N stopped instances (wait: true, ` +
+      `Fn-Deadline ${p.deadlineSeconds} s); wall time from sending the call to its answer (process spawn excluded, ` +
+      `see cold start). Lower bound = N ÷ ${p.ratePerSecond}/s + ${transitionS} s. Every function process runs with ` +
+      `\`--max-old-space-size=${p.heapCapMb}\`.`,
+    "",
+    "![batch wall time against instance count](batch.svg)",
+    "",
+    table(
+      [
+        "N",
+        "target form",
+        "wall",
+        "lower bound",
+        "÷ lower bound",
+        "API calls / instance",
+        "429s",
+        "wait overhead",
+        "peak RSS",
+        "outcomes",
+      ],
+      [...r.batches, ...(r.idsBatch ? [r.idsBatch] : [])].map((b) => [
+        String(b.count),
+        b.form,
+        s(b.wallMs),
+        s(b.lowerBoundMs),
+        `${round(b.ratioToLowerBound, 2)}×`,
+        String(round(b.calls.perInstance, 3)),
+        String(b.calls.throttled),
+        b.waitOverheadMs === null ? "n/a" : `${round(b.waitOverheadMs, 0)} ms`,
+        b.memory.peakRssMb === null ? "n/a" : `${round(b.memory.peakRssMb, 1)} MB`,
+        Object.entries(b.summary)
+          .filter(([k, v]) => k !== "requested" && v > 0)
+          .map(([k, v]) => `${v} ${k}`)
+          .join(", ") +
+          (Object.keys(b.failures).length > 0 ? ` (failed: ${JSON.stringify(b.failures)})` : ""),
+      ]),
+    ),
+    "",
+  );
+  const sl = r.seedLoop;
+  if (top) {
+    const extrapolated = sl.perInstanceMs * top.count;
+    lines.push(
+      "### Seed-style loop (the baseline)",
+      "",
+      `bench/seed-loop.ts: for one instance after another, START, then sleep ${p.seedSleepMs / 1000} s of OCI time ` +
+        `(${sl.sleepMs / 1000} s scaled) and GET until RUNNING, with the real oci-core ComputeClient signed as a ` +
+        `resource principal against the same emulator. Measured on ${sl.instances} instances: ${s(sl.wallMs)} ` +
+        `(${s(sl.perInstanceMs)} per instance), ${round(sl.callsPerInstance, 2)} API calls per instance, mean wait ` +
+        `overhead ${round(sl.meanWaitOverheadMs, 0)} ms after RUNNING. Extrapolated linearly to ${top.count} ` +
+        `instances: ${s(extrapolated)}, i.e. ${round(extrapolated / top.wallMs, 1)}× the function's ` +
+        `${s(top.wallMs)}, and ${round(extrapolated / (p.deadlineSeconds * 1000), 1)}× the ${p.deadlineSeconds} s deadline.`,
+      "",
+    );
+    lines.push(
+      "### API calls of the headline batch, by operation and status",
+      "",
+      `${top.count} instances, ${top.form}: ${top.calls.total} calls = ${round(top.calls.perInstance, 3)} per instance. ` +
+        `By operation: ${JSON.stringify(top.calls.byOperation)}. By status: ${JSON.stringify(top.calls.byStatus)}. ` +
+        `Replayed retry tokens: ${top.calls.replayed}. Function log lines: ${top.logLines.total} ` +
+        `${JSON.stringify(top.logLines.byLevel)}.`,
+      "",
+    );
+    const peak = top.memory.peakRssMb;
+    lines.push(
+      "## 2. Memory",
+      "",
+      `Peak RSS (VmHWM from /proc/<pid>/status, read right after the answer) of the function process during the ` +
+        `${top.count}-instance batch: ${peak === null ? "n/a" : `${round(peak, 1)} MB`}; highest polled VmRSS ` +
+        `(every 50 ms): ${top.memory.maxSampledRssMb === null ? "n/a" : `${round(top.memory.maxSampledRssMb, 1)} MB`}. ` +
+        "MB here means MiB (1,048,576 bytes), as OCI's memory setting does.",
+      "",
+      "## 5. Wait overhead",
+      "",
+      "From the moment the last instance entered RUNNING in the emulator (its stateHistory) to the moment the " +
+        `function's answer arrived (same process clock): ${top.waitOverheadMs === null ? "n/a" : s(top.waitOverheadMs)} ` +
+        `for the ${top.count}-instance batch; the seed-style loop averages ${s(sl.meanWaitOverheadMs)}.`,
+      "",
+    );
+  }
+  lines.push("## 6. Bundle size", "");
+  for (const b of r.bundles) {
+    lines.push(
+      `**${b.fn}/dist/func.js**: ${mb(b.bytes)} (${mb(b.gzipBytes)} gzipped)${b.minified ? ", minified" : ""}. ` +
+        `Breakdown from ${b.breakdownSource}, total ${mb(b.breakdownTotalBytes)}:`,
+      "",
+      table(
+        ["part", "bytes in bundle", "share"],
+        [
+          ...b.byPackage.map((g) => [g.name, mb(g.bytes), `${round(g.share * 100, 1)} %`]),
+          ...b.insideLargest.map((g) => [`↳ ${g.name}`, mb(g.bytes), `${round(g.share * 100, 1)} %`]),
+        ],
+      ),
+      "",
+    );
+  }
+  lines.push("Raw samples and every number above: `latest.json` next to this file.", "");
+  return lines.join("\n");
+}

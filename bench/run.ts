@@ -1,0 +1,233 @@
+/**
+ * `npm run bench` (full) or `npm run bench -- --quick` (CI): cold start, memory, batches with the
+ * seed-style baseline, API calls, wait overhead and bundle size, side by side in one run.
+ * Writes <outDir>/latest.md, latest.json and batch.svg. Benchmarks are not tests: missed targets are
+ * reported, not failed; the exit code is 1 only when a run errored (a crash, a refused or failed run,
+ * a missing piece).
+ */
+import { execFileSync } from "node:child_process";
+import { mkdir, writeFile } from "node:fs/promises";
+import { cpus, loadavg } from "node:os";
+import { relative, resolve } from "node:path";
+import { type BatchResult, runBatch } from "./batch.js";
+import { measureBundle } from "./bundle-size.js";
+import { batchChartSvg } from "./chart.js";
+import { bareCheck, functionVariantCheck, measureColdStart } from "./cold-start.js";
+import { type BenchEmulator, startBenchEmulator } from "./emulator.js";
+import { BenchError } from "./errors.js";
+import { BARE_FDK, BUNDLES, buildUnbundled, ROOT, requireBundles } from "./functions.js";
+import { benchOcid } from "./ids.js";
+import { FULL, type Profile, QUICK } from "./profile.js";
+import { type BenchReport, headline, type Machine, markdown, verdicts } from "./report.js";
+import { runSeedLoop } from "./seed-loop.js";
+
+const USAGE = `usage: npm run bench [-- --quick] [-- --fn-env KEY=VALUE ...]
+  --quick            fewer runs and smaller batches (< 2 min); writes bench/results/quick/
+  --fn-env KEY=VALUE extra function config for the batch runs (e.g. POWER_MAX_RATE=20); repeatable`;
+
+const FN_ENV_KEYS = /^(POWER_[A-Z_]+|ALLOWED_COMPARTMENT_IDS)$/;
+
+function parseArgs(argv: string[]): { profile: Profile; fnEnv: Record<string, string> } {
+  let profile = FULL;
+  const fnEnv: Record<string, string> = {};
+  for (let i = 0; i < argv.length; i++) {
+    const arg = argv[i];
+    if (arg === "--quick") profile = QUICK;
+    else if (arg === "--fn-env") {
+      const kv = argv[++i] ?? "";
+      const eq = kv.indexOf("=");
+      const key = kv.slice(0, eq);
+      if (eq < 1 || !FN_ENV_KEYS.test(key))
+        throw new BenchError(`--fn-env wants KEY=VALUE (POWER_*)\n${USAGE}`);
+      fnEnv[key] = kv.slice(eq + 1);
+    } else if (arg === "--help" || arg === "-h") {
+      console.log(USAGE);
+      process.exit(0);
+    } else throw new BenchError(`unknown argument ${arg}\n${USAGE}`);
+  }
+  return { profile, fnEnv };
+}
+
+function progress(msg: string): void {
+  process.stderr.write(`[bench ${new Date().toISOString().slice(11, 19)}] ${msg}\n`);
+}
+
+function machine(): Machine {
+  let commit = "unknown";
+  try {
+    commit = execFileSync("git", ["rev-parse", "--short", "HEAD"], { cwd: ROOT, encoding: "utf8" }).trim();
+  } catch {
+    // not a git checkout
+  }
+  return {
+    node: process.versions.node,
+    cpus: cpus().length,
+    cpuModel: cpus()[0]?.model.trim() ?? "unknown",
+    loadavgStart: loadavg(),
+    loadavgEnd: [],
+    commit,
+  };
+}
+
+async function main(): Promise<number> {
+  const { profile, fnEnv } = parseArgs(process.argv.slice(2));
+  const started = new Date();
+  const mach = machine();
+  progress(`${profile.name} run; writing to ${profile.outDir}/`);
+  requireBundles();
+
+  const bundles = [];
+  for (const fn of Object.keys(BUNDLES)) bundles.push(await measureBundle(fn));
+  progress(`bundle sizes: ${bundles.map((b) => `${b.fn} ${(b.bytes / 1048576).toFixed(2)} MB`).join(", ")}`);
+  const unbundled = await buildUnbundled();
+
+  const transition = profile.transitionMs;
+  const emulator: BenchEmulator = await startBenchEmulator(
+    { durationsMs: { START: transition } },
+    profile.timeScale,
+  );
+  const errors: string[] = [];
+  try {
+    const { admin, url } = emulator;
+    await admin.setTimings({ timeScale: profile.timeScale, durationsMs: { START: transition } });
+    await admin.setFaults({ rateLimit: { perSecond: profile.ratePerSecond, burst: profile.burst } });
+    progress(`emulator at ${url}`);
+
+    // 1. Cold start.
+    const coldCompartment = benchOcid("compartment");
+    const coldInstance = benchOcid("instance");
+    await admin.seedInstances([
+      {
+        id: coldInstance,
+        compartmentId: coldCompartment,
+        displayName: "cold-start",
+        lifecycleState: "STOPPED",
+        shape: "VM.Standard.E4.Flex",
+      },
+    ]);
+    const coldPrincipal = await admin.mintResourcePrincipal(coldCompartment);
+    const coldBody = JSON.stringify({ instance_id: coldInstance, dry_run: true });
+    const check = functionVariantCheck(coldInstance);
+    const coldStart = await measureColdStart({
+      variants: [
+        {
+          key: "bundled",
+          label: "start-compute, bundled (dist/func.js)",
+          bundle: BUNDLES["start-compute"],
+          check,
+        },
+        { key: "bare", label: "bare FDK hello world", bundle: BARE_FDK, check: bareCheck },
+        { key: "unbundled", label: "start-compute, unbundled (node_modules)", bundle: unbundled, check },
+      ],
+      env: { ...coldPrincipal.env, OCI_COMPUTE_ENDPOINT: url },
+      body: coldBody,
+      runs: profile.coldStartRuns,
+      warmupRounds: 1,
+      progress,
+    });
+    progress(
+      `cold start medians: ${coldStart.variants.map((v) => `${v.key} ${v.firstAnswer.median.toFixed(0)} ms`).join(", ")}`,
+    );
+
+    // 3, 2, 4, 5. Batches, smallest first, compartment form; the last one is the headline.
+    const batches: BatchResult[] = [];
+    const runOne = async (count: number, form: BatchResult["form"]): Promise<BatchResult> => {
+      const label = `batch of ${count} (${form})`;
+      progress(`${label}: running`);
+      const b = await runBatch({
+        admin,
+        url,
+        bundle: BUNDLES["start-compute"],
+        count,
+        form,
+        profile,
+        extraEnv: fnEnv,
+        label,
+      });
+      progress(
+        `${label}: ${(b.wallMs / 1000).toFixed(1)} s (lower bound ${(b.lowerBoundMs / 1000).toFixed(1)} s), ` +
+          `${b.calls.perInstance.toFixed(3)} calls/instance, ${b.calls.throttled} × 429, peak RSS ` +
+          `${b.memory.peakRssMb?.toFixed(1) ?? "n/a"} MB, ok=${b.ok}`,
+      );
+      if (b.summary.failed > 0) {
+        errors.push(
+          `${label}: ${b.summary.failed} instances failed ${JSON.stringify(b.failures)}: ${b.message}`,
+        );
+      }
+      return b;
+    };
+    for (const count of profile.batchCounts) batches.push(await runOne(count, "compartment_id"));
+    const top = headline({ batches });
+    const idsBatch = profile.idsForm && top ? await runOne(top.count, "instance_ids") : null;
+
+    progress(`seed-style loop on ${profile.seedLoopInstances} instances`);
+    const seedLoop = await runSeedLoop({ admin, url, instances: profile.seedLoopInstances, profile });
+    progress(
+      `seed-style loop: ${(seedLoop.perInstanceMs / 1000).toFixed(1)} s and ${seedLoop.callsPerInstance.toFixed(1)} calls per instance`,
+    );
+
+    const finished = new Date();
+    mach.loadavgEnd = loadavg();
+    const base = {
+      profile,
+      startedAt: started.toISOString(),
+      machine: mach,
+      fnEnv,
+      unbundledVariant:
+        `start-compute/func.ts compiled by esbuild into one plain-JS ESM file (${relative(ROOT, unbundled)}) with every ` +
+        'package external (`packages: "external"`), so oci-core, oci-common and the FDK load from node_modules',
+      coldStart,
+      batches,
+      idsBatch,
+      seedLoop,
+      bundles,
+    };
+    const report: BenchReport = {
+      ...base,
+      finishedAt: finished.toISOString(),
+      durationSeconds: (finished.getTime() - started.getTime()) / 1000,
+      verdicts: verdicts(base),
+      errors,
+    };
+    const outDir = resolve(ROOT, profile.outDir);
+    await mkdir(outDir, { recursive: true });
+    await writeFile(resolve(outDir, "latest.json"), `${JSON.stringify(report, null, 2)}\n`);
+    await writeFile(resolve(outDir, "latest.md"), markdown(report));
+    await writeFile(
+      resolve(outDir, "batch.svg"),
+      batchChartSvg({
+        title: "start-compute: batch wall time against instance count",
+        subtitle:
+          `${profile.transitionMs / 1000} s START × time scale ${profile.timeScale}, ` +
+          `${profile.ratePerSecond} calls/s per principal; ${profile.name} run ${started.toISOString().slice(0, 16)}Z`,
+        measured: batches.map((b) => ({ count: b.count, seconds: b.wallMs / 1000 })),
+        lowerBound: (n) => n / profile.ratePerSecond + (profile.transitionMs * profile.timeScale) / 1000,
+        seedLoop: (n) => (seedLoop.perInstanceMs * n) / 1000,
+        seedLabel: `seed-style loop (measured on ${seedLoop.instances}, extrapolated linearly)`,
+        deadlineSeconds: profile.deadlineSeconds,
+      }),
+    );
+    console.log(
+      report.verdicts
+        .map((v) => `${v.met === null ? "  -  " : v.met ? " met " : " MISS"} ${v.measure}: ${v.measured}`)
+        .join("\n"),
+    );
+    progress(`wrote ${relative(ROOT, outDir)}/latest.md, latest.json, batch.svg`);
+  } finally {
+    await emulator.close();
+  }
+  if (errors.length > 0) {
+    for (const e of errors) console.error(`bench: ${e}`);
+    return 1;
+  }
+  return 0;
+}
+
+main().then(
+  (code) => process.exit(code),
+  (err: unknown) => {
+    if (err instanceof BenchError) console.error(`bench: ${err.message}`);
+    else console.error("bench: unexpected failure:", err);
+    process.exit(1);
+  },
+);
