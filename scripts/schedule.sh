@@ -1,0 +1,248 @@
+#!/usr/bin/env bash
+# schedule.sh: one scheduled run of start-compute or stop-compute, as cron runs it on the management
+# instance. It invokes the function with the OCI CLI:
+#
+#   oci --auth instance_principal fn function invoke --function-id <ocid> --file <response> --body '<json>'
+#
+# takes a lock so runs of one schedule never overlap, appends one timestamped JSON line per run to
+# <log-dir>/<name>.log (rotated by size), and exits non-zero when the invoke fails or the function
+# answers "ok": false.
+#
+# Usage:
+#   schedule.sh --name <schedule> --function-id <ocid> --body '<json>' [options] [-- <extra oci args>]
+#
+# Options:
+#   --name NAME          schedule name ([a-z0-9][a-z0-9-]*, max 63): names the log and the lock
+#   --function-id OCID   the function to invoke (ocid1.fnfunc...)
+#   --body JSON          the request body (a JSON object)
+#   --log-dir DIR        where <name>.log, its rotations and <name>.lock live
+#                        (default $SCHEDULE_LOG_DIR, else $HOME/.local/state/oci-compute-power)
+#   --max-bytes N        rotate <name>.log once it reaches N bytes (default $SCHEDULE_LOG_MAX_BYTES or 1048576)
+#   --keep N             rotated files kept: <name>.log.1 .. <name>.log.N (default $SCHEDULE_LOG_KEEP or 5)
+#   -- ARGS...           passed to the OCI CLI after the invoke arguments (e.g. --fn-invoke-type detached)
+#   -h, --help           this text
+#
+# Environment:
+#   OCI_BIN              the OCI CLI binary (default: oci)
+#   OCI_CLI_AUTH_ARGS    global CLI arguments placed before "fn function invoke"; default
+#                        "--auth instance_principal". Split on whitespace (no quoting), e.g. for a local
+#                        run: OCI_CLI_AUTH_ARGS="--config-file /path/config --endpoint http://127.0.0.1:8080"
+#
+# Exit codes:
+#   0  the function answered and its response does not say "ok": false
+#   2  usage or environment error (bad argument, missing tool, log directory not writable)
+#   3  the invoke failed (OCI CLI exit code non-zero) or the response is not a JSON object
+#   4  the function answered "ok": false (some instance failed or the request was refused)
+#   75 another run of this schedule holds the lock: this run did nothing
+#
+# Log line (one JSON object per run, keys in this order):
+#   {"ts","schedule","function_id","status","exit_code","oci_exit_code","duration_ms","response"?,"error"?}
+#   status: ok | function_failed | invoke_failed | bad_response | skipped_locked
+set -euo pipefail
+
+readonly EXIT_USAGE=2
+readonly EXIT_INVOKE_FAILED=3
+readonly EXIT_FUNCTION_FAILED=4
+readonly EXIT_LOCKED=75
+readonly MAX_ERROR_CHARS=2000
+
+prog="schedule.sh"
+
+usage() {
+  sed -n '2,/^set -euo pipefail$/p' "${BASH_SOURCE[0]}" | sed '$d' | sed 's/^# \{0,1\}//'
+}
+
+fail_usage() {
+  echo "$prog: $*" >&2
+  echo "$prog: see '$prog --help'" >&2
+  exit "$EXIT_USAGE"
+}
+
+require_value() {
+  # $1 option, $2 number of remaining args (including the option)
+  [ "$2" -ge 2 ] || fail_usage "$1 needs a value"
+}
+
+is_positive_int() {
+  [[ "$1" =~ ^[1-9][0-9]*$ ]]
+}
+
+name=""
+function_id=""
+body=""
+log_dir="${SCHEDULE_LOG_DIR:-${HOME:-/tmp}/.local/state/oci-compute-power}"
+max_bytes="${SCHEDULE_LOG_MAX_BYTES:-1048576}"
+keep="${SCHEDULE_LOG_KEEP:-5}"
+extra_args=()
+
+while [ "$#" -gt 0 ]; do
+  case "$1" in
+    -h | --help)
+      usage
+      exit 0
+      ;;
+    --name)
+      require_value "$1" "$#"
+      name="$2"
+      shift 2
+      ;;
+    --function-id)
+      require_value "$1" "$#"
+      function_id="$2"
+      shift 2
+      ;;
+    --body)
+      require_value "$1" "$#"
+      body="$2"
+      shift 2
+      ;;
+    --log-dir)
+      require_value "$1" "$#"
+      log_dir="$2"
+      shift 2
+      ;;
+    --max-bytes)
+      require_value "$1" "$#"
+      max_bytes="$2"
+      shift 2
+      ;;
+    --keep)
+      require_value "$1" "$#"
+      keep="$2"
+      shift 2
+      ;;
+    --)
+      shift
+      extra_args=("$@")
+      break
+      ;;
+    *) fail_usage "unknown argument '$1'" ;;
+  esac
+done
+
+[ -n "$name" ] || fail_usage "--name is required"
+[[ "$name" =~ ^[a-z0-9][a-z0-9-]{0,62}$ ]] ||
+  fail_usage "--name '$name' is invalid: use lowercase letters, digits and '-', starting with a letter or digit, at most 63 characters"
+[ -n "$function_id" ] || fail_usage "--function-id is required"
+[[ "$function_id" =~ ^ocid1\.fnfunc\.[A-Za-z0-9._-]+$ ]] ||
+  fail_usage "--function-id '$function_id' is not a function OCID (expected ocid1.fnfunc....)"
+[ -n "$body" ] || fail_usage "--body is required (a JSON object, e.g. '{\"instance_id\": \"ocid1.instance...\"}')"
+is_positive_int "$max_bytes" || fail_usage "--max-bytes must be a positive integer, got '$max_bytes'"
+is_positive_int "$keep" || fail_usage "--keep must be a positive integer, got '$keep'"
+
+command -v jq >/dev/null 2>&1 || fail_usage "jq is required (Oracle Linux: dnf install -y jq; Debian: apt-get install -y jq)"
+oci_bin="${OCI_BIN:-oci}"
+command -v "$oci_bin" >/dev/null 2>&1 ||
+  fail_usage "OCI CLI '$oci_bin' not found: install it (pip install oci-cli) or set OCI_BIN to its path"
+
+printf '%s' "$body" | jq -e 'type == "object"' >/dev/null 2>&1 || fail_usage "--body must be a JSON object"
+# Send the body compact, as one argument.
+body="$(printf '%s' "$body" | jq -c .)"
+
+auth_args=()
+if [ -n "${OCI_CLI_AUTH_ARGS+set}" ]; then
+  read -r -a auth_args <<<"$OCI_CLI_AUTH_ARGS" || true
+else
+  auth_args=(--auth instance_principal)
+fi
+
+mkdir -p "$log_dir" 2>/dev/null || fail_usage "cannot create log directory '$log_dir'"
+[ -w "$log_dir" ] || fail_usage "log directory '$log_dir' is not writable"
+log_file="$log_dir/$name.log"
+lock_file="$log_dir/$name.lock"
+
+now_iso() { date -u +%Y-%m-%dT%H:%M:%S.%3NZ; }
+now_ms() { date +%s%3N; }
+
+started_iso="$(now_iso)"
+started_ms="$(now_ms)"
+
+# write_log status exit_code oci_exit_code [response_file] [error_text]
+write_log() {
+  local status="$1" code="$2" oci_code="$3" response_file="${4:-}" error_text="${5:-}"
+  local duration=$(($(now_ms) - started_ms))
+  # The response is read from its file (--slurpfile), never passed as an argument: a response for
+  # a thousand instances is larger than one command-line argument may be.
+  local response_source="/dev/null"
+  if [ -n "$response_file" ] && [ -s "$response_file" ] && jq -e . "$response_file" >/dev/null 2>&1; then
+    response_source="$response_file"
+  fi
+  jq -cn \
+    --arg ts "$started_iso" \
+    --arg schedule "$name" \
+    --arg function_id "$function_id" \
+    --arg status "$status" \
+    --argjson exit_code "$code" \
+    --argjson oci_exit_code "$oci_code" \
+    --argjson duration_ms "$duration" \
+    --slurpfile response "$response_source" \
+    --arg error "$error_text" \
+    '{ts: $ts, schedule: $schedule, function_id: $function_id, status: $status, exit_code: $exit_code,
+      oci_exit_code: $oci_exit_code, duration_ms: $duration_ms}
+     + (if ($response | length) == 0 then {} else {response: $response[0]} end)
+     + (if $error == "" then {} else {error: $error} end)' >>"$log_file"
+}
+
+# Rotate <name>.log -> .1 -> .2 ... keeping $keep files. Called with the lock held.
+rotate_log() {
+  [ -f "$log_file" ] || return 0
+  local size
+  size="$(wc -c <"$log_file")"
+  [ "$size" -ge "$max_bytes" ] || return 0
+  rm -f "$log_file.$keep"
+  local i
+  for ((i = keep - 1; i >= 1; i--)); do
+    if [ -f "$log_file.$i" ]; then
+      mv -f "$log_file.$i" "$log_file.$((i + 1))"
+    fi
+  done
+  mv -f "$log_file" "$log_file.1"
+}
+
+exec 8>>"$lock_file"
+if ! flock -n 8; then
+  message="schedule '$name' is already running (lock $lock_file is held): this run did nothing"
+  echo "$prog: $message" >&2
+  write_log skipped_locked "$EXIT_LOCKED" null "" "$message"
+  exit "$EXIT_LOCKED"
+fi
+
+rotate_log
+
+work_dir="$(mktemp -d "${TMPDIR:-/tmp}/schedule-$name.XXXXXX")"
+trap 'rm -rf "$work_dir"' EXIT
+response_file="$work_dir/response.json"
+stderr_file="$work_dir/stderr.txt"
+
+oci_code=0
+"$oci_bin" "${auth_args[@]}" fn function invoke \
+  --function-id "$function_id" \
+  --file "$response_file" \
+  --body "$body" \
+  "${extra_args[@]}" >/dev/null 2>"$stderr_file" || oci_code=$?
+
+if [ "$oci_code" -ne 0 ]; then
+  error_text="$(tail -c "$MAX_ERROR_CHARS" "$stderr_file")"
+  [ -n "$error_text" ] || error_text="OCI CLI exited with code $oci_code and no message"
+  echo "$prog: invoke of $function_id failed (OCI CLI exit code $oci_code): $error_text" >&2
+  write_log invoke_failed "$EXIT_INVOKE_FAILED" "$oci_code" "$response_file" "$error_text"
+  exit "$EXIT_INVOKE_FAILED"
+fi
+
+if ! jq -e 'type == "object"' "$response_file" >/dev/null 2>&1; then
+  raw="$(head -c "$MAX_ERROR_CHARS" "$response_file" 2>/dev/null || true)"
+  message="the function's response is not a JSON object: ${raw:-<empty>}"
+  echo "$prog: $message" >&2
+  write_log bad_response "$EXIT_INVOKE_FAILED" "$oci_code" "" "$message"
+  exit "$EXIT_INVOKE_FAILED"
+fi
+
+if [ "$(jq -r '.ok == false' "$response_file")" = "true" ]; then
+  summary="$(jq -r '.message // .error.message // "ok is false"' "$response_file")"
+  echo "$prog: the function answered ok=false: $summary" >&2
+  write_log function_failed "$EXIT_FUNCTION_FAILED" "$oci_code" "$response_file"
+  exit "$EXIT_FUNCTION_FAILED"
+fi
+
+write_log ok 0 "$oci_code" "$response_file"
+exit 0
