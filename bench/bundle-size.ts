@@ -76,7 +76,7 @@ async function metafileFor(fn: string, minified: boolean): Promise<{ meta: Metaf
     const parsed: unknown = JSON.parse(readFileSync(path, "utf8"));
     if (isMetafile(parsed)) return { meta: parsed, source: `${fn}/${candidate} (written by the build)` };
   }
-  const outdir = resolve(ROOT, "bench/.tmp/analysis");
+  const outdir = resolve(ROOT, "bench/results/tmp/analysis");
   await mkdir(outdir, { recursive: true });
   const result = await build({
     entryPoints: [resolve(ROOT, fn, "func.ts")],

@@ -15,7 +15,7 @@ export interface ChartInput {
 
 const W = 760;
 const H = 460;
-const M = { left: 72, right: 24, top: 56, bottom: 56 };
+const M = { left: 72, right: 56, top: 56, bottom: 56 };
 const PW = W - M.left - M.right;
 const PH = H - M.top - M.bottom;
 
@@ -45,6 +45,7 @@ export function batchChartSvg(input: ChartInput): string {
   const out: string[] = [];
   out.push(
     `<svg xmlns="http://www.w3.org/2000/svg" width="${W}" height="${H}" viewBox="0 0 ${W} ${H}" font-family="sans-serif" font-size="12">`,
+    `<title>${esc(input.title)}</title>`,
     `<rect width="${W}" height="${H}" fill="#ffffff"/>`,
     `<text x="${M.left}" y="22" font-size="15" font-weight="bold">${esc(input.title)}</text>`,
     `<text x="${M.left}" y="40" fill="#555">${esc(input.subtitle)}</text>`,
@@ -115,6 +116,9 @@ export function batchChartSvg(input: ChartInput): string {
     ["#c62828", "2 3", `${input.deadlineSeconds} s synchronous deadline`],
   ];
   if (input.seedLoop) legend.push(["#ef6c00", "8 4", input.seedLabel]);
+  out.push(
+    `<rect x="${M.left + 4}" y="${M.top + 4}" width="400" height="${legend.length * 17 + 8}" fill="#ffffff" fill-opacity="0.85"/>`,
+  );
   legend.forEach(([color, dash, label], i) => {
     const ly = M.top + 16 + i * 17;
     out.push(

@@ -16,7 +16,7 @@ export const BUNDLES = {
 export const BARE_FDK = resolve(ROOT, "bench/fixtures/hello-fdk.cjs");
 
 const START_ENTRY = resolve(ROOT, "start-compute/func.ts");
-const UNBUNDLED_OUT = resolve(ROOT, "bench/.tmp/unbundled/start-compute.mjs");
+const UNBUNDLED_OUT = resolve(ROOT, "bench/results/tmp/unbundled/start-compute.mjs");
 
 /** Fails loudly when a piece the benchmark needs has not landed or was not built. */
 export function requireBundles(): void {
