@@ -9,6 +9,7 @@ import type { IncomingMessage } from "node:http";
 import { promisify } from "node:util";
 import httpSignature, { type ParsedSignature } from "http-signature";
 import { exportJWK, type JWK, type JWTPayload, jwtVerify, SignJWT } from "jose";
+import sshpk, { type Key } from "sshpk";
 import { notAuthenticated } from "./errors.js";
 import type { ApiKeyJson } from "./model.js";
 
@@ -153,7 +154,7 @@ export class Authenticator {
     }
     let ok = false;
     try {
-      ok = httpSignature.verifySignature(parsed, keyPem);
+      ok = httpSignature.verifySignature(parsed, parsedKey(keyPem));
     } catch {
       ok = false;
     }
@@ -230,6 +231,19 @@ function checkBodyHeaders(req: IncomingMessage, body: Buffer, signed: readonly s
   if (Number(req.headers["content-length"]) !== body.length) {
     throw notAuthenticated("content-length does not match the body.");
   }
+}
+
+const parsedKeys = new Map<string, Key>();
+
+/** sshpk key objects by PEM: parsing a PEM costs more than verifying one signature with it. */
+export function parsedKey(pem: string): Key {
+  let key = parsedKeys.get(pem);
+  if (!key) {
+    key = sshpk.parseKey(pem, "pem");
+    if (parsedKeys.size > 10_000) parsedKeys.clear();
+    parsedKeys.set(pem, key);
+  }
+  return key;
 }
 
 export function allows(principal: Principal, compartmentId: string): boolean {

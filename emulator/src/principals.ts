@@ -7,7 +7,7 @@ import { createHash, createPublicKey, type KeyObject, X509Certificate } from "no
 import type { IncomingMessage } from "node:http";
 import httpSignature, { type ParsedSignature } from "http-signature";
 import sshpk, { type Identity } from "sshpk";
-import { type Authenticator, CLOCK_SKEW_SECONDS, newRsaKeyPair, type RsaKeyPair } from "./auth.js";
+import { type Authenticator, CLOCK_SKEW_SECONDS, newRsaKeyPair, parsedKey, type RsaKeyPair } from "./auth.js";
 import { invalidParameter, notAuthenticated } from "./errors.js";
 import { newOcid } from "./ocid.js";
 
@@ -176,7 +176,7 @@ export class InstanceIdentities {
       throw notAuthenticated("The keyId's tenancy is not the certificate's.");
     let ok = false;
     try {
-      ok = httpSignature.verifySignature(parsed, identity.leafPublicKeyPem);
+      ok = httpSignature.verifySignature(parsed, parsedKey(identity.leafPublicKeyPem));
     } catch {
       ok = false;
     }

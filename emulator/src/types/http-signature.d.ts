@@ -1,6 +1,7 @@
 // http-signature ships no TypeScript types; this declares the part the emulator uses.
 declare module "http-signature" {
   import type { IncomingMessage } from "node:http";
+  import type { Key } from "sshpk";
   export interface ParsedSignature {
     scheme: string;
     params: { keyId: string; algorithm: string; headers: string[]; signature: string };
@@ -15,7 +16,7 @@ declare module "http-signature" {
     strict?: boolean;
   }
   export function parseRequest(request: IncomingMessage, options?: ParseOptions): ParsedSignature;
-  export function verifySignature(parsed: ParsedSignature, pubkey: string | Buffer): boolean;
+  export function verifySignature(parsed: ParsedSignature, pubkey: string | Buffer | Key): boolean;
   const httpSignature: {
     parseRequest: typeof parseRequest;
     verifySignature: typeof verifySignature;
