@@ -1,0 +1,141 @@
+/**
+ * Chooses how the functions authenticate to OCI, in one place:
+ * resource principal v2.2 when OCI_RESOURCE_PRINCIPAL_VERSION is set (inside OCI Functions, no
+ * fallback), else an OCI config file when one exists (local runs), else instance principal.
+ * OCI_AUTH forces one. Failures become AuthenticationFailed naming what was tried and what to set;
+ * messages are scrubbed of anything that looks like a key or a token.
+ */
+import { existsSync } from "node:fs";
+import { homedir } from "node:os";
+import { join } from "node:path";
+import {
+  type AuthenticationDetailsProvider,
+  ConfigFileAuthenticationDetailsProvider,
+  InstancePrincipalsAuthenticationDetailsProviderBuilder,
+  ResourcePrincipalAuthenticationDetailsProvider,
+} from "oci-common";
+import { type AuthMode, readAuthMode } from "./config.js";
+import { PowerError } from "./errors.js";
+
+export type Env = Record<string, string | undefined>;
+
+export interface AuthChoice {
+  provider: AuthenticationDetailsProvider;
+  mode: AuthMode;
+}
+
+const INSTANCE_PRINCIPAL_TIMEOUT_MS = 10_000;
+
+/** Removes PEM blocks, JWT-looking tokens and long base64 runs from a message. */
+export function scrubSecrets(text: string): string {
+  return text
+    .replace(/-----BEGIN[^-]*-----[\s\S]*?(-----END[^-]*-----|$)/g, "[pem]")
+    .replace(/eyJ[\w-]+\.[\w-]+(\.[\w-]*)?/g, "[token]")
+    .replace(/[A-Za-z0-9+/=_-]{80,}/g, "[redacted]")
+    .slice(0, 400);
+}
+
+function failure(message: string, cause?: unknown): PowerError {
+  return new PowerError("AuthenticationFailed", scrubSecrets(message), cause === undefined ? {} : { cause });
+}
+
+function causeText(error: unknown): string {
+  if (error instanceof Error) return error.message;
+  if (error && typeof error === "object" && "message" in error) return String(error.message);
+  return String(error);
+}
+
+function configFilePath(env: Env): string {
+  return env.OCI_CONFIG_FILE?.trim() || join(homedir(), ".oci", "config");
+}
+
+function resourcePrincipal(env: Env): AuthenticationDetailsProvider {
+  const version = env.OCI_RESOURCE_PRINCIPAL_VERSION?.trim();
+  if (version !== "2.2") {
+    throw failure(
+      version
+        ? `resource principal: OCI_RESOURCE_PRINCIPAL_VERSION is ${JSON.stringify(version.slice(0, 10))}; only 2.2 is supported`
+        : "resource principal: OCI_RESOURCE_PRINCIPAL_VERSION is not set (OCI Functions sets it; set OCI_AUTH to use another method)",
+    );
+  }
+  const missing = [
+    "OCI_RESOURCE_PRINCIPAL_RPST",
+    "OCI_RESOURCE_PRINCIPAL_PRIVATE_PEM",
+    "OCI_RESOURCE_PRINCIPAL_REGION",
+  ].filter((k) => !env[k]?.trim());
+  if (missing.length > 0) {
+    throw failure(`resource principal: ${missing.join(", ")} ${missing.length > 1 ? "are" : "is"} not set`);
+  }
+  try {
+    return ResourcePrincipalAuthenticationDetailsProvider.builder();
+  } catch (error) {
+    throw failure(
+      `resource principal: the RPST or private key from OCI_RESOURCE_PRINCIPAL_* could not be used (${causeText(error)})`,
+      error,
+    );
+  }
+}
+
+function configFile(env: Env): AuthenticationDetailsProvider {
+  const path = configFilePath(env);
+  const profile = env.OCI_CLI_PROFILE?.trim() || "DEFAULT";
+  if (!existsSync(path)) {
+    throw failure(`config file: ${path} does not exist (set OCI_CONFIG_FILE and OCI_CLI_PROFILE)`);
+  }
+  try {
+    return new ConfigFileAuthenticationDetailsProvider(path, profile);
+  } catch (error) {
+    throw failure(
+      `config file: profile ${profile} of ${path} could not be used (${causeText(error)})`,
+      error,
+    );
+  }
+}
+
+async function instancePrincipal(env: Env): Promise<AuthenticationDetailsProvider> {
+  const builder = new InstancePrincipalsAuthenticationDetailsProviderBuilder();
+  const metadata = env.OCI_METADATA_BASE_URL?.trim();
+  const federation = env.OCI_FEDERATION_ENDPOINT?.trim();
+  if (metadata) builder.metadataBaseUrl = metadata;
+  if (federation) builder.federationEndpoint = federation;
+  let timer: NodeJS.Timeout | undefined;
+  const timeout = new Promise<never>((_, reject) => {
+    timer = setTimeout(
+      () => reject(new Error(`no answer within ${INSTANCE_PRINCIPAL_TIMEOUT_MS / 1000} s`)),
+      INSTANCE_PRINCIPAL_TIMEOUT_MS,
+    );
+  });
+  try {
+    return await Promise.race([builder.build(), timeout]);
+  } catch (error) {
+    throw failure(
+      `instance principal: the metadata service (${metadata || "default"}) or federation endpoint (${federation || "from the region"}) failed (${causeText(error)})`,
+      error,
+    );
+  } finally {
+    clearTimeout(timer);
+  }
+}
+
+export async function createAuthProvider(env: Env): Promise<AuthChoice> {
+  const forced = readAuthMode(env);
+  if (forced === "resource_principal") return { provider: resourcePrincipal(env), mode: forced };
+  if (forced === "config_file") return { provider: configFile(env), mode: forced };
+  if (forced === "instance_principal") return { provider: await instancePrincipal(env), mode: forced };
+
+  if (env.OCI_RESOURCE_PRINCIPAL_VERSION?.trim()) {
+    return { provider: resourcePrincipal(env), mode: "resource_principal" };
+  }
+  const path = configFilePath(env);
+  if (existsSync(path)) return { provider: configFile(env), mode: "config_file" };
+  try {
+    return { provider: await instancePrincipal(env), mode: "instance_principal" };
+  } catch (error) {
+    throw failure(
+      `no OCI credentials: OCI_RESOURCE_PRINCIPAL_VERSION is not set (resource principal, set inside OCI Functions); ` +
+        `no config file at ${path} (set OCI_CONFIG_FILE and OCI_CLI_PROFILE); ` +
+        `${causeText(error)}. Set OCI_AUTH to resource_principal, config_file or instance_principal to choose one`,
+      error,
+    );
+  }
+}

@@ -1,0 +1,453 @@
+/**
+ * Parses the raw invocation body into a typed PowerRequest, or throws InvalidParameterError naming
+ * the field and what is expected. Hand-written checks (not a schema library) so that every message is
+ * specific, near-miss keys get a suggestion, and work stays bounded on hostile input.
+ */
+
+import type { PowerAction } from "./compute.js";
+import { InvalidParameterError } from "./errors.js";
+import { checkOcid } from "./ocid.js";
+
+export type FunctionKind = "START" | "STOP";
+
+export type Targets =
+  | { kind: "ids"; ids: string[] }
+  | {
+      kind: "compartment";
+      compartmentId: string;
+      freeformTags: Record<string, string>;
+      definedTags: Record<string, Record<string, string>>;
+    };
+
+export interface PowerRequest {
+  action: PowerAction;
+  targets: Targets;
+  wait: boolean;
+  timeoutSeconds: number | undefined;
+  dryRun: boolean;
+}
+
+export const MAX_BODY_BYTES = 256 * 1024;
+export const MAX_INSTANCE_IDS = 1000;
+const MAX_TAGS = 64;
+const MAX_TAG_TEXT = 256;
+const MAX_PROBLEMS = 5;
+
+const COMMON_KEYS = [
+  "instance_id",
+  "instance_ids",
+  "compartment_id",
+  "freeform_tags",
+  "defined_tags",
+  "wait",
+  "timeout_seconds",
+  "dry_run",
+] as const;
+
+/** Common spellings people reach for, mapped to the key we accept. */
+const ALIASES: Record<string, string> = {
+  id: "instance_id",
+  instance: "instance_id",
+  instanceocid: "instance_id",
+  instances: "instance_ids",
+  ids: "instance_ids",
+  instanceocids: "instance_ids",
+  compartment: "compartment_id",
+  compartmentocid: "compartment_id",
+  tags: "freeform_tags",
+  timeout: "timeout_seconds",
+  timeoutsecs: "timeout_seconds",
+  timeoutsec: "timeout_seconds",
+  dryrun: "dry_run",
+  dry: "dry_run",
+  plan: "dry_run",
+  poweraction: "action",
+  mode: "action",
+};
+
+function normalizeKey(key: string): string {
+  return key.toLowerCase().replace(/[^a-z0-9]/g, "");
+}
+
+function editDistance(a: string, b: string): number {
+  if (Math.abs(a.length - b.length) > 2) return 3;
+  let prev = Array.from({ length: b.length + 1 }, (_, i) => i);
+  for (let i = 1; i <= a.length; i++) {
+    const cur = [i];
+    for (let j = 1; j <= b.length; j++) {
+      const cost = a[i - 1] === b[j - 1] ? 0 : 1;
+      cur[j] = Math.min((prev[j] ?? 0) + 1, (cur[j - 1] ?? 0) + 1, (prev[j - 1] ?? 0) + cost);
+    }
+    prev = cur;
+  }
+  return prev[b.length] ?? 3;
+}
+
+function suggestKey(key: string, known: readonly string[]): string | undefined {
+  if (key.length > 64) return undefined;
+  const n = normalizeKey(key);
+  const exact = known.find((k) => normalizeKey(k) === n);
+  if (exact) return exact;
+  const alias = ALIASES[n];
+  if (alias) return alias;
+  let best: string | undefined;
+  let bestDistance = 3;
+  for (const k of known) {
+    const d = editDistance(n, normalizeKey(k));
+    if (d < bestDistance) {
+      bestDistance = d;
+      best = k;
+    }
+  }
+  return best;
+}
+
+/** A short, safe rendering of a value for error messages. */
+export function describeValue(value: unknown): string {
+  if (value === null) return "null";
+  if (Array.isArray(value)) return `an array of ${value.length}`;
+  switch (typeof value) {
+    case "string": {
+      const shown = value.length > 40 ? `${value.slice(0, 40)}…` : value;
+      return `the string ${JSON.stringify(shown)}`;
+    }
+    case "number":
+      return `the number ${String(value)}`;
+    case "boolean":
+      return `the boolean ${String(value)}`;
+    case "object":
+      return "an object";
+    default:
+      return typeof value;
+  }
+}
+
+function quoteKey(key: string): string {
+  const shown = key.length > 40 ? `${key.slice(0, 40)}…` : key;
+  return JSON.stringify(shown);
+}
+
+function isPlainObject(value: unknown): value is Record<string, unknown> {
+  return typeof value === "object" && value !== null && !Array.isArray(value);
+}
+
+class Problems {
+  readonly list: { field: string; message: string }[] = [];
+  add(field: string, message: string): void {
+    if (this.list.length < MAX_PROBLEMS) this.list.push({ field, message });
+  }
+  get full(): boolean {
+    return this.list.length >= MAX_PROBLEMS;
+  }
+  throwIfAny(): void {
+    const first = this.list[0];
+    if (!first) return;
+    throw new InvalidParameterError(this.list.map((p) => p.message).join("; "), first.field);
+  }
+}
+
+const HOW_TO =
+  'expected a JSON object such as {"instance_id": "ocid1.instance.oc1..."}, {"instance_ids": [...]} or {"compartment_id": "ocid1.compartment.oc1..."}';
+
+/** Turns the raw body (string in "string" input mode, or anything the FDK hands over) into an object. */
+export function parseBody(input: unknown): Record<string, unknown> {
+  let value: unknown = input;
+  if (typeof input === "string" || Buffer.isBuffer(input)) {
+    const text = typeof input === "string" ? input : input.toString("utf8");
+    const bytes = typeof input === "string" ? Buffer.byteLength(text, "utf8") : input.length;
+    if (bytes > MAX_BODY_BYTES) {
+      throw new InvalidParameterError(
+        `the body is ${bytes} bytes; at most ${MAX_BODY_BYTES} bytes are accepted (up to ${MAX_INSTANCE_IDS} instance_ids fit easily)`,
+        "body",
+      );
+    }
+    if (text.trim() === "") throw new InvalidParameterError(`the body is empty; ${HOW_TO}`, "body");
+    try {
+      value = JSON.parse(text);
+    } catch (error) {
+      const detail = error instanceof Error ? error.message.slice(0, 120) : "unparseable";
+      throw new InvalidParameterError(`the body is not valid JSON (${detail}); ${HOW_TO}`, "body");
+    }
+  } else if (input === undefined) {
+    throw new InvalidParameterError(`the body is empty; ${HOW_TO}`, "body");
+  }
+  if (!isPlainObject(value)) {
+    throw new InvalidParameterError(
+      `the body must be a JSON object, got ${describeValue(value)}; ${HOW_TO}`,
+      "body",
+    );
+  }
+  return value;
+}
+
+function checkInstanceOcid(field: string, value: unknown, problems: Problems): string | undefined {
+  if (typeof value !== "string") {
+    problems.add(
+      field,
+      `${field} must be an instance OCID string (ocid1.instance...), got ${describeValue(value)}`,
+    );
+    return undefined;
+  }
+  const check = checkOcid(value);
+  if (!check.ok) {
+    problems.add(field, `${field} ${check.problem}; expected an instance OCID (ocid1.instance...)`);
+    return undefined;
+  }
+  if (check.resourceType !== "instance") {
+    problems.add(
+      field,
+      `${field} is the OCID of a ${check.resourceType}, not of an instance; expected ocid1.instance...`,
+    );
+    return undefined;
+  }
+  return value;
+}
+
+function checkStringMap(
+  field: string,
+  value: unknown,
+  problems: Problems,
+): Record<string, string> | undefined {
+  if (!isPlainObject(value)) {
+    problems.add(
+      field,
+      `${field} must be an object of string values such as {"env": "dev"}, got ${describeValue(value)}`,
+    );
+    return undefined;
+  }
+  const keys = Object.keys(value);
+  if (keys.length > MAX_TAGS) {
+    problems.add(field, `${field} has ${keys.length} keys; at most ${MAX_TAGS} are accepted`);
+    return undefined;
+  }
+  const out: Record<string, string> = Object.create(null);
+  for (const key of keys) {
+    const v = value[key];
+    if (key.length === 0 || key.length > MAX_TAG_TEXT) {
+      problems.add(
+        field,
+        `${field} has a key of ${key.length} characters; tag keys are 1 to ${MAX_TAG_TEXT}`,
+      );
+      return undefined;
+    }
+    if (typeof v !== "string" || v.length > MAX_TAG_TEXT) {
+      problems.add(
+        `${field}.${key}`,
+        `${field}[${quoteKey(key)}] must be a string of at most ${MAX_TAG_TEXT} characters, got ${describeValue(v)}`,
+      );
+      return undefined;
+    }
+    out[key] = v;
+  }
+  return { ...out };
+}
+
+function checkDefinedTags(
+  value: unknown,
+  problems: Problems,
+): Record<string, Record<string, string>> | undefined {
+  const field = "defined_tags";
+  if (!isPlainObject(value)) {
+    problems.add(
+      field,
+      `${field} must be an object of namespaces such as {"Operations": {"schedule": "office-hours"}}, got ${describeValue(value)}`,
+    );
+    return undefined;
+  }
+  const namespaces = Object.keys(value);
+  if (namespaces.length > MAX_TAGS) {
+    problems.add(field, `${field} has ${namespaces.length} namespaces; at most ${MAX_TAGS} are accepted`);
+    return undefined;
+  }
+  const out: Record<string, Record<string, string>> = {};
+  for (const ns of namespaces) {
+    const inner = checkStringMap(`${field}[${quoteKey(ns)}]`, value[ns], problems);
+    if (!inner) return undefined;
+    Object.defineProperty(out, ns, { value: inner, enumerable: true, writable: true, configurable: true });
+  }
+  return out;
+}
+
+/**
+ * Validates a parsed body for start-compute ("START") or stop-compute ("STOP").
+ * Throws InvalidParameterError; never touches OCI.
+ */
+export function parseRequest(input: unknown, fn: FunctionKind): PowerRequest {
+  const body = parseBody(input);
+  const known: readonly string[] = fn === "STOP" ? [...COMMON_KEYS, "action"] : COMMON_KEYS;
+  const problems = new Problems();
+
+  // Object.keys of a JSON.parse result: own keys only, "__proto__" included as a plain key.
+  const keys = Object.keys(body);
+  if (keys.length > 32) {
+    throw new InvalidParameterError(
+      `the body has ${keys.length} keys; expected at most ${known.length}: ${known.join(", ")}`,
+      "body",
+    );
+  }
+  for (const key of keys) {
+    if (known.includes(key)) continue;
+    if (fn === "START" && normalizeKey(key) === "action") {
+      problems.add(
+        key,
+        `"action" is only accepted by stop-compute (SOFTSTOP or STOP); start-compute always starts`,
+      );
+      continue;
+    }
+    const suggestion = suggestKey(key, known);
+    problems.add(
+      key,
+      suggestion
+        ? `unknown key ${quoteKey(key)}; did you mean "${suggestion}"?`
+        : `unknown key ${quoteKey(key)}; accepted keys: ${known.join(", ")}`,
+    );
+  }
+
+  const has = (k: string): boolean => Object.hasOwn(body, k);
+  const forms = ["instance_id", "instance_ids", "compartment_id"].filter(has);
+  let targets: Targets | undefined;
+
+  if (forms.length === 0) {
+    if (problems.list.length === 0) {
+      problems.add(
+        "instance_id",
+        `no target given; expected exactly one of instance_id, instance_ids or compartment_id`,
+      );
+    }
+  } else if (forms.length > 1) {
+    problems.add(
+      forms[1] ?? "",
+      `${forms.join(" and ")} were all given; use exactly one of instance_id, instance_ids or compartment_id`,
+    );
+  } else if (has("instance_id")) {
+    const raw = body.instance_id;
+    if (Array.isArray(raw)) {
+      problems.add("instance_id", `instance_id must be a single OCID string; use "instance_ids" for a list`);
+    } else {
+      const id = checkInstanceOcid("instance_id", raw, problems);
+      if (id) targets = { kind: "ids", ids: [id] };
+    }
+  } else if (has("instance_ids")) {
+    const raw = body.instance_ids;
+    if (!Array.isArray(raw)) {
+      problems.add(
+        "instance_ids",
+        typeof raw === "string"
+          ? `instance_ids must be an array of instance OCIDs; for one instance use "instance_id" or ["${raw.slice(0, 40)}"]`
+          : `instance_ids must be an array of 1 to ${MAX_INSTANCE_IDS} instance OCIDs, got ${describeValue(raw)}`,
+      );
+    } else if (raw.length === 0) {
+      problems.add("instance_ids", `instance_ids is empty; list 1 to ${MAX_INSTANCE_IDS} instance OCIDs`);
+    } else if (raw.length > MAX_INSTANCE_IDS) {
+      problems.add(
+        "instance_ids",
+        `instance_ids has ${raw.length} entries; at most ${MAX_INSTANCE_IDS} per call (split the list or select by compartment_id)`,
+      );
+    } else {
+      const seen = new Map<string, number>();
+      const ids: string[] = [];
+      for (let i = 0; i < raw.length && !problems.full; i++) {
+        const id = checkInstanceOcid(`instance_ids[${i}]`, raw[i], problems);
+        if (!id) continue;
+        const first = seen.get(id);
+        if (first !== undefined) {
+          problems.add(
+            `instance_ids[${i}]`,
+            `instance_ids[${i}] repeats instance_ids[${first}]; list each instance once`,
+          );
+          continue;
+        }
+        seen.set(id, i);
+        ids.push(id);
+      }
+      if (ids.length === raw.length) targets = { kind: "ids", ids };
+    }
+  } else {
+    const raw = body.compartment_id;
+    if (typeof raw !== "string") {
+      problems.add(
+        "compartment_id",
+        `compartment_id must be a compartment OCID string, got ${describeValue(raw)}`,
+      );
+    } else {
+      const check = checkOcid(raw);
+      if (!check.ok) {
+        problems.add(
+          "compartment_id",
+          `compartment_id ${check.problem}; expected ocid1.compartment... or ocid1.tenancy...`,
+        );
+      } else if (check.resourceType !== "compartment" && check.resourceType !== "tenancy") {
+        problems.add(
+          "compartment_id",
+          `compartment_id is the OCID of a ${check.resourceType}; expected a compartment (ocid1.compartment...) or the tenancy (ocid1.tenancy...)`,
+        );
+      } else {
+        targets = { kind: "compartment", compartmentId: raw, freeformTags: {}, definedTags: {} };
+      }
+    }
+  }
+
+  for (const tagKey of ["freeform_tags", "defined_tags"] as const) {
+    if (has(tagKey) && forms.length === 1 && !has("compartment_id")) {
+      problems.add(
+        tagKey,
+        `${tagKey} only applies with compartment_id (it selects instances in that compartment)`,
+      );
+    }
+  }
+  if (targets?.kind === "compartment") {
+    if (has("freeform_tags")) {
+      const tags = checkStringMap("freeform_tags", body.freeform_tags, problems);
+      if (tags) targets.freeformTags = tags;
+    }
+    if (has("defined_tags")) {
+      const tags = checkDefinedTags(body.defined_tags, problems);
+      if (tags) targets.definedTags = tags;
+    }
+  }
+
+  const bool = (key: "wait" | "dry_run", fallback: boolean): boolean => {
+    if (!has(key)) return fallback;
+    const v = body[key];
+    if (typeof v === "boolean") return v;
+    problems.add(key, `${key} must be true or false, got ${describeValue(v)}`);
+    return fallback;
+  };
+  const wait = bool("wait", true);
+  const dryRun = bool("dry_run", false);
+
+  let timeoutSeconds: number | undefined;
+  if (has("timeout_seconds")) {
+    const v = body.timeout_seconds;
+    if (typeof v !== "number" || !Number.isInteger(v) || v < 1 || v > 3600) {
+      problems.add(
+        "timeout_seconds",
+        `timeout_seconds must be a whole number of seconds from 1 to 3600, got ${describeValue(v)}`,
+      );
+    } else {
+      timeoutSeconds = v;
+    }
+  }
+
+  let action: PowerAction = fn === "START" ? "START" : "SOFTSTOP";
+  if (fn === "STOP" && has("action")) {
+    const v = body.action;
+    if (v === "SOFTSTOP" || v === "STOP") {
+      action = v;
+    } else if (typeof v === "string" && (v.toUpperCase() === "SOFTSTOP" || v.toUpperCase() === "STOP")) {
+      problems.add(
+        "action",
+        `action must be "SOFTSTOP" or "STOP" in capitals; got ${describeValue(v)}, did you mean "${v.toUpperCase()}"?`,
+      );
+    } else {
+      problems.add(
+        "action",
+        `action must be "SOFTSTOP" (graceful, the default) or "STOP" (immediate), got ${describeValue(v)}`,
+      );
+    }
+  }
+
+  problems.throwIfAny();
+  if (!targets) throw new InvalidParameterError(`no valid target; ${HOW_TO}`, "body");
+  return { action, targets, wait, timeoutSeconds, dryRun };
+}

@@ -1,0 +1,85 @@
+/**
+ * The response body (always JSON) and the HTTP gateway status that goes with it:
+ * 200 all done, 202 some in progress, 400 invalid request, 403 refused by the guardrail,
+ * 502 something failed.
+ */
+
+import type { InstanceResult, Outcome } from "./batch.js";
+import type { PowerAction } from "./compute.js";
+import type { ErrorBody, PowerError } from "./errors.js";
+
+export interface Summary {
+  requested: number;
+  changed: number;
+  unchanged: number;
+  in_progress: number;
+  failed: number;
+  planned: number;
+}
+
+export interface PowerResponse {
+  action: PowerAction;
+  dry_run?: boolean;
+  ok: boolean;
+  message: string;
+  summary?: Summary;
+  results?: InstanceResult[];
+  error?: ErrorBody;
+}
+
+export interface Built {
+  body: PowerResponse;
+  gatewayStatus: number;
+}
+
+export function summarize(results: readonly InstanceResult[]): Summary {
+  const summary: Summary = {
+    requested: results.length,
+    changed: 0,
+    unchanged: 0,
+    in_progress: 0,
+    failed: 0,
+    planned: 0,
+  };
+  for (const r of results) summary[r.outcome]++;
+  return summary;
+}
+
+const WORDS: Record<Outcome, string> = {
+  changed: "changed",
+  unchanged: "unchanged",
+  in_progress: "in progress",
+  failed: "failed",
+  planned: "planned",
+};
+
+export function batchResponse(action: PowerAction, dryRun: boolean, results: InstanceResult[]): Built {
+  const summary = summarize(results);
+  const parts = (Object.keys(WORDS) as Outcome[])
+    .filter((o) => summary[o] > 0)
+    .map((o) => `${summary[o]} ${WORDS[o]}`);
+  const codes = [
+    ...new Set(results.flatMap((r) => (r.outcome === "failed" && r.error ? [r.error.code] : []))),
+  ];
+  const failedNote = codes.length > 0 ? ` (${codes.join(", ")})` : "";
+  const what = dryRun ? `${action} (dry run)` : action;
+  const message =
+    summary.requested === 0
+      ? `${what}: no instance matched`
+      : `${what}: ${summary.requested} requested: ${parts.join(", ")}${failedNote}`;
+  const ok = summary.failed === 0;
+  const gatewayStatus = !ok ? 502 : summary.in_progress > 0 ? 202 : 200;
+  return { body: { action, dry_run: dryRun, ok, message, summary, results }, gatewayStatus };
+}
+
+export function errorResponse(action: PowerAction, error: PowerError, dryRun?: boolean): Built {
+  const status = error.code === "InvalidParameter" ? 400 : error.code === "Forbidden" ? 403 : 502;
+  const body: PowerResponse = {
+    action,
+    ok: false,
+    message: `${action}: ${error.code}: ${error.message}`,
+    error: error.toJSON(),
+  };
+  if (dryRun !== undefined) body.dry_run = dryRun;
+  return { body, gatewayStatus: status };
+}

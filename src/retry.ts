@@ -1,0 +1,78 @@
+/**
+ * Retries for reads (GET, list) and the backoff shared with power actions: capped exponential
+ * backoff with jitter, 429 honouring retry-after, all bounded by the batch deadline.
+ */
+import { ComputeError, PowerError } from "./errors.js";
+import type { CallScheduler } from "./pacing.js";
+
+export interface RetryTuning {
+  baseDelayMs: number;
+  maxDelayMs: number;
+  maxAttempts: number;
+  requestTimeoutMs: number;
+}
+
+export const DEFAULT_RETRY_TUNING: RetryTuning = {
+  baseDelayMs: 250,
+  maxDelayMs: 8000,
+  maxAttempts: 10,
+  requestTimeoutMs: 20_000,
+};
+
+/** Delay before retry number `attempt` (0-based): full jitter on a capped exponential. */
+export function backoffMs(attempt: number, tuning: RetryTuning, random: () => number = Math.random): number {
+  const cap = Math.min(tuning.maxDelayMs, tuning.baseDelayMs * 2 ** attempt);
+  return Math.round(cap / 2 + (random() * cap) / 2);
+}
+
+export function sleep(ms: number): Promise<void> {
+  return new Promise((resolve) => setTimeout(resolve, Math.max(0, ms)));
+}
+
+/** An AbortSignal that fires after ms (capped by the deadline); call done() to clear the timer. */
+export function timeoutSignal(ms: number, deadlineAt: number): { signal: AbortSignal; done: () => void } {
+  const controller = new AbortController();
+  const timer = setTimeout(() => controller.abort(), Math.max(1, Math.min(ms, deadlineAt - Date.now())));
+  return { signal: controller.signal, done: () => clearTimeout(timer) };
+}
+
+/**
+ * Runs a read through the scheduler, retrying transient errors until it succeeds, a definite error
+ * comes back, attempts run out or the next try would start after the deadline.
+ */
+export async function readWithRetry<T>(
+  read: (signal: AbortSignal) => Promise<T>,
+  options: {
+    scheduler: CallScheduler;
+    deadlineAt: number;
+    tuning: RetryTuning;
+    priority?: "high" | "normal";
+  },
+): Promise<T> {
+  const { scheduler, deadlineAt, tuning } = options;
+  for (let attempt = 0; ; attempt++) {
+    const req = timeoutSignal(tuning.requestTimeoutMs, deadlineAt);
+    try {
+      const value = await scheduler.schedule(() => read(req.signal), {
+        priority: options.priority ?? "high",
+        notAfter: deadlineAt,
+      });
+      scheduler.succeeded();
+      return value;
+    } catch (error) {
+      if (!(error instanceof ComputeError) || !error.transient) throw error;
+      if (error.code === "TooManyRequests") scheduler.throttled();
+      const delay = Math.max(backoffMs(attempt, tuning), error.retryAfterMs ?? 0);
+      if (attempt + 1 >= tuning.maxAttempts || Date.now() + delay >= deadlineAt) throw error;
+      await sleep(delay);
+    } finally {
+      req.done();
+    }
+  }
+}
+
+export function asPowerError(error: unknown, context: string): PowerError {
+  if (error instanceof PowerError) return error;
+  const detail = error instanceof Error ? error.message : String(error);
+  return new PowerError("InternalError", `${context}: ${detail.slice(0, 200)}`, { cause: error });
+}

@@ -1,0 +1,140 @@
+/**
+ * Resolves a request's targets to instance views, spending few calls: a set of ids is read with one
+ * listInstances per compartment (learned from one GET) when that covers several of them, and with
+ * individual GETs otherwise; a compartment selection is one listing, filtered by tags.
+ */
+
+import type { ComputePort, InstanceView } from "./compute.js";
+import { ComputeError, PowerError } from "./errors.js";
+import type { Logger } from "./log.js";
+import type { CallScheduler } from "./pacing.js";
+import type { Targets } from "./request.js";
+import { asPowerError, type RetryTuning, readWithRetry } from "./retry.js";
+
+export interface ResolveDeps {
+  compute: ComputePort;
+  scheduler: CallScheduler;
+  deadlineAt: number;
+  retry: RetryTuning;
+  logger: Logger;
+  /** Compartments we may list (guardrail); undefined = any. */
+  allowedCompartmentIds: ReadonlySet<string> | undefined;
+  /** Up to this many ids (or ids left) are read one by one. */
+  smallSet: number;
+}
+
+export type Resolution = InstanceView | PowerError;
+
+function notFoundMessage(error: PowerError): PowerError {
+  if (error instanceof ComputeError && error.code === "NotAuthorizedOrNotFound") {
+    return new ComputeError(
+      "NotAuthorizedOrNotFound",
+      `instance not found, or the function's principal may not read it (${error.message})`,
+      { transient: false, status: error.status, opcRequestId: error.opcRequestId },
+    );
+  }
+  return error;
+}
+
+export async function resolveIds(
+  ids: readonly string[],
+  deps: ResolveDeps,
+  onResolved: (id: string, resolution: Resolution) => void,
+): Promise<void> {
+  const pending = new Set(ids);
+  const settle = (id: string, resolution: Resolution): void => {
+    if (!pending.delete(id)) return;
+    onResolved(id, resolution);
+  };
+  const getOne = async (id: string): Promise<Resolution> => {
+    let resolution: Resolution;
+    try {
+      resolution = await readWithRetry((signal) => deps.compute.getInstance(id, signal), {
+        scheduler: deps.scheduler,
+        deadlineAt: deps.deadlineAt,
+        tuning: deps.retry,
+      });
+    } catch (error) {
+      resolution = notFoundMessage(asPowerError(error, "reading the instance failed"));
+    }
+    settle(id, resolution);
+    return resolution;
+  };
+
+  if (ids.length <= deps.smallSet) {
+    await Promise.all(ids.map(getOne));
+    return;
+  }
+  const listed = new Set<string>();
+  let oneByOne = false;
+  while (pending.size > 0) {
+    if (oneByOne || pending.size <= deps.smallSet) {
+      await Promise.all([...pending].map(getOne));
+      return;
+    }
+    const probe = pending.values().next().value as string;
+    const probed = await getOne(probe);
+    const compartmentId = probed instanceof PowerError ? undefined : probed.compartmentId;
+    if (!compartmentId || listed.has(compartmentId)) continue;
+    if (deps.allowedCompartmentIds && !deps.allowedCompartmentIds.has(compartmentId)) continue;
+    listed.add(compartmentId);
+    try {
+      const views = await readWithRetry((signal) => deps.compute.listInstances(compartmentId, signal), {
+        scheduler: deps.scheduler,
+        deadlineAt: deps.deadlineAt,
+        tuning: deps.retry,
+      });
+      let covered = 0;
+      for (const view of views) {
+        if (pending.has(view.id)) {
+          settle(view.id, view);
+          covered++;
+        }
+      }
+      if (covered < 2) oneByOne = true;
+    } catch (error) {
+      deps.logger.debug("listing a compartment failed; reading instances one by one", {
+        compartment_id: compartmentId,
+        error: asPowerError(error, "list").message,
+      });
+      oneByOne = true;
+    }
+  }
+}
+
+export function matchesTags(
+  view: InstanceView,
+  freeform: Record<string, string>,
+  defined: Record<string, Record<string, string>>,
+): boolean {
+  for (const [key, value] of Object.entries(freeform)) {
+    if (!Object.hasOwn(view.freeformTags, key) || view.freeformTags[key] !== value) return false;
+  }
+  for (const [namespace, tags] of Object.entries(defined)) {
+    const actual = Object.hasOwn(view.definedTags, namespace) ? view.definedTags[namespace] : undefined;
+    if (!actual) return false;
+    for (const [key, value] of Object.entries(tags)) {
+      if (!Object.hasOwn(actual, key) || String(actual[key]) !== value) return false;
+    }
+  }
+  return true;
+}
+
+/** Every matching instance directly in the compartment, TERMINATED/TERMINATING left out. */
+export async function resolveCompartment(
+  targets: Extract<Targets, { kind: "compartment" }>,
+  deps: ResolveDeps,
+): Promise<InstanceView[]> {
+  const views = await readWithRetry((signal) => deps.compute.listInstances(targets.compartmentId, signal), {
+    scheduler: deps.scheduler,
+    deadlineAt: deps.deadlineAt,
+    tuning: deps.retry,
+  });
+  return views.filter(
+    (v) =>
+      v.compartmentId === targets.compartmentId &&
+      v.lifecycleState !== "TERMINATED" &&
+      v.lifecycleState !== "TERMINATING" &&
+      matchesTags(v, targets.freeformTags, targets.definedTags),
+  );
+}

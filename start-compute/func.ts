@@ -1,0 +1,5 @@
+// start-compute: the Fn entry point. All behaviour lives in src/ (shared with the other function).
+import { handle } from "@fnproject/fdk";
+import { makeHandler } from "../src/handler.js";
+
+handle(makeHandler("START"), { inputMode: "string" });
