@@ -19,6 +19,13 @@ function readKb(pid: number, field: "VmRSS" | "VmHWM"): number | null {
   }
 }
 
+/** Current and peak RSS of a live process, MiB (null when /proc cannot be read). */
+export function rssOf(pid: number): { currentMb: number | null; peakMb: number | null } {
+  const cur = readKb(pid, "VmRSS");
+  const peak = readKb(pid, "VmHWM");
+  return { currentMb: cur === null ? null : cur / 1024, peakMb: peak === null ? null : peak / 1024 };
+}
+
 export class MemorySampler {
   readonly #pid: number;
   readonly #timer: NodeJS.Timeout;

@@ -40,8 +40,10 @@ export interface BenchReport {
   errors: string[];
 }
 
-const s = (ms: number): string => `${round(ms / 1000, 1)} s`;
-const mb = (bytes: number): string => `${round(bytes / 1024 / 1024, 2)} MB`;
+const s = (ms: number): string => `${(ms / 1000).toFixed(1)} s`;
+const x = (ratio: number): string => `${ratio.toFixed(2)}×`;
+const mb = (bytes: number): string =>
+  bytes < 100 * 1024 ? `${round(bytes / 1024, 1)} KB` : `${round(bytes / 1024 / 1024, 2)} MB`;
 const yesNo = (met: boolean | null): string => (met === null ? "n/a" : met ? "**met**" : "**not met**");
 
 export function headline(report: Pick<BenchReport, "batches">): BatchResult | undefined {
@@ -59,7 +61,7 @@ export function verdicts(
     id: 1,
     measure: "Cold start, spawn → first answer (dry run), bundled ÷ bare FDK",
     target: "≤ 3×",
-    measured: `${round(r.coldStart.ratioBundledToBare, 2)}× (${round(bundled, 0)} ms vs ${round(bare, 0)} ms)`,
+    measured: `${x(r.coldStart.ratioBundledToBare)} (${round(bundled, 0)} ms vs ${round(bare, 0)} ms)`,
     met: r.coldStart.ratioBundledToBare <= 3,
   });
   if (top) {
@@ -75,7 +77,7 @@ export function verdicts(
       id: 3,
       measure: `Batch of ${top.count}: wall time ÷ lower bound`,
       target: "≤ 1.2×",
-      measured: `${round(top.ratioToLowerBound, 2)}× (${s(top.wallMs)} vs ${s(top.lowerBoundMs)})`,
+      measured: `${x(top.ratioToLowerBound)} (${s(top.wallMs)} vs ${s(top.lowerBoundMs)})`,
       met: top.ratioToLowerBound <= 1.2 && top.notRunning === 0,
     });
     out.push({
@@ -151,15 +153,23 @@ export function markdown(r: BenchReport): string {
 
   const cs = r.coldStart;
   lines.push(
-    "## 1. Cold start",
+    "## Cold start (1)",
     "",
-    `Process spawn → first answer to \`${cs.body}\` (a dry run: the function still resolves the instance ` +
+    `Process spawn → first answer to \`${cs.body.replace(/ocid1\.instance\.[^"]+/, "ocid1.instance.oc1.iad.…")}\` ` +
+      "(a dry run: the function still resolves the instance " +
       `with one GET against the emulator; the bare FDK function just answers). ${cs.runs} measured rounds after ` +
       `${cs.warmupRounds} discarded warm-up round, the three variants interleaved (order rotated each round). ` +
-      `No heap cap. Unbundled variant: ${r.unbundledVariant}.`,
+      `Node flags: \`${cs.nodeArgs.join(" ") || "none"}\`. Unbundled variant: ${r.unbundledVariant}.`,
     "",
     table(
-      ["variant", "first answer, median", "p10–p90", "socket ready, median", "÷ bare FDK"],
+      [
+        "variant",
+        "first answer, median",
+        "p10–p90",
+        "socket ready, median",
+        "÷ bare FDK",
+        "peak RSS after it",
+      ],
       cs.variants.map((v) => {
         const bare = cs.variants.find((b) => b.key === "bare")?.firstAnswer.median ?? Number.NaN;
         return [
@@ -167,7 +177,8 @@ export function markdown(r: BenchReport): string {
           `${round(v.firstAnswer.median, 0)} ms`,
           `${round(v.firstAnswer.p10, 0)}–${round(v.firstAnswer.p90, 0)} ms`,
           `${round(v.socketReady.median, 0)} ms`,
-          `${round(v.firstAnswer.median / bare, 2)}×`,
+          x(v.firstAnswer.median / bare),
+          `${round(v.peakRssAfterFirstAnswerMb.median, 1)} MB`,
         ];
       }),
     ),
@@ -175,7 +186,7 @@ export function markdown(r: BenchReport): string {
   );
 
   lines.push(
-    "## 3. Batch: wall time against instance count",
+    "## Batch: wall time against instance count (3)",
     "",
     `One invocation of start-compute with \`{"compartment_id": …}\` selecting N stopped instances (wait: true, ` +
       `Fn-Deadline ${p.deadlineSeconds} s); wall time from sending the call to its answer (process spawn excluded, ` +
@@ -202,7 +213,7 @@ export function markdown(r: BenchReport): string {
         b.form,
         s(b.wallMs),
         s(b.lowerBoundMs),
-        `${round(b.ratioToLowerBound, 2)}×`,
+        x(b.ratioToLowerBound),
         String(round(b.calls.perInstance, 3)),
         String(b.calls.throttled),
         b.waitOverheadMs === null ? "n/a" : `${round(b.waitOverheadMs, 0)} ms`,
@@ -220,19 +231,21 @@ export function markdown(r: BenchReport): string {
   if (top) {
     const extrapolated = sl.perInstanceMs * top.count;
     lines.push(
-      "### Seed-style loop (the baseline)",
+      "## Seed-style loop, the baseline (3)",
       "",
       `bench/seed-loop.ts: for one instance after another, START, then sleep ${p.seedSleepMs / 1000} s of OCI time ` +
         `(${sl.sleepMs / 1000} s scaled) and GET until RUNNING, with the real oci-core ComputeClient signed as a ` +
         `resource principal against the same emulator. Measured on ${sl.instances} instances: ${s(sl.wallMs)} ` +
         `(${s(sl.perInstanceMs)} per instance), ${round(sl.callsPerInstance, 2)} API calls per instance, mean wait ` +
-        `overhead ${round(sl.meanWaitOverheadMs, 0)} ms after RUNNING. Extrapolated linearly to ${top.count} ` +
+        `overhead ${round(sl.meanWaitOverheadMs, 0)} ms after RUNNING (the emulator's transition is an exact ` +
+        "multiple of the seed's sleep, the seed's best case; a real transition lands anywhere in a sleep, so up to " +
+        `${p.seedSleepMs / 1000} s in OCI time). Extrapolated linearly to ${top.count} ` +
         `instances: ${s(extrapolated)}, i.e. ${round(extrapolated / top.wallMs, 1)}× the function's ` +
         `${s(top.wallMs)}, and ${round(extrapolated / (p.deadlineSeconds * 1000), 1)}× the ${p.deadlineSeconds} s deadline.`,
       "",
     );
     lines.push(
-      "### API calls of the headline batch, by operation and status",
+      "## API calls of the headline batch, by operation and status (4)",
       "",
       `${top.count} instances, ${top.form}: ${top.calls.total} calls = ${round(top.calls.perInstance, 3)} per instance. ` +
         `By operation: ${JSON.stringify(top.calls.byOperation)}. By status: ${JSON.stringify(top.calls.byStatus)}. ` +
@@ -242,33 +255,45 @@ export function markdown(r: BenchReport): string {
     );
     const peak = top.memory.peakRssMb;
     lines.push(
-      "## 2. Memory",
+      "## Memory (2)",
       "",
       `Peak RSS (VmHWM from /proc/<pid>/status, read right after the answer) of the function process during the ` +
         `${top.count}-instance batch: ${peak === null ? "n/a" : `${round(peak, 1)} MB`}; highest polled VmRSS ` +
         `(every 50 ms): ${top.memory.maxSampledRssMb === null ? "n/a" : `${round(top.memory.maxSampledRssMb, 1)} MB`}. ` +
         "MB here means MiB (1,048,576 bytes), as OCI's memory setting does.",
       "",
-      "## 5. Wait overhead",
+      "## Wait overhead (5)",
       "",
       "From the moment the last instance entered RUNNING in the emulator (its stateHistory) to the moment the " +
         `function's answer arrived (same process clock): ${top.waitOverheadMs === null ? "n/a" : s(top.waitOverheadMs)} ` +
-        `for the ${top.count}-instance batch; the seed-style loop averages ${s(sl.meanWaitOverheadMs)}.`,
+        `for the ${top.count}-instance batch; the seed-style loop averages ${round(sl.meanWaitOverheadMs, 0)} ms ` +
+        "here (best case, see above).",
       "",
     );
   }
-  lines.push("## 6. Bundle size", "");
-  for (const b of r.bundles) {
+  lines.push("## Bundle size (6)", "");
+  const [first] = r.bundles;
+  if (first) {
     lines.push(
-      `**${b.fn}/dist/func.js**: ${mb(b.bytes)} (${mb(b.gzipBytes)} gzipped)${b.minified ? ", minified" : ""}. ` +
-        `Breakdown from ${b.breakdownSource}, total ${mb(b.breakdownTotalBytes)}:`,
+      r.bundles
+        .map(
+          (b) =>
+            `**${b.fn}/dist/func.js**: ${mb(b.bytes)} (${mb(b.gzipBytes)} gzipped)${b.minified ? ", minified" : ""}.`,
+        )
+        .join(" "),
+      "",
+      `What it is made of (bytes each part contributes to the output; from ${first.breakdownSource}):`,
       "",
       table(
-        ["part", "bytes in bundle", "share"],
-        [
-          ...b.byPackage.map((g) => [g.name, mb(g.bytes), `${round(g.share * 100, 1)} %`]),
-          ...b.insideLargest.map((g) => [`↳ ${g.name}`, mb(g.bytes), `${round(g.share * 100, 1)} %`]),
-        ],
+        ["part", ...r.bundles.map((b) => b.fn), "share"],
+        [...first.byPackage, ...first.insideLargest].map((g) => {
+          const inside = first.insideLargest.includes(g);
+          const cells = r.bundles.map((b) => {
+            const same = (inside ? b.insideLargest : b.byPackage).find((o) => o.name === g.name);
+            return same ? mb(same.bytes) : "–";
+          });
+          return [inside ? `↳ ${g.name}` : g.name, ...cells, `${round(g.share * 100, 1)} %`];
+        }),
       ),
       "",
     );

@@ -121,6 +121,7 @@ async function main(): Promise<number> {
       ],
       env: { ...coldPrincipal.env, OCI_COMPUTE_ENDPOINT: url },
       body: coldBody,
+      nodeArgs: [`--max-old-space-size=${profile.heapCapMb}`],
       runs: profile.coldStartRuns,
       warmupRounds: 1,
       progress,
