@@ -189,6 +189,10 @@ export async function handleAdmin(
     default:
       break;
   }
+  const out = /^\/_emulator\/functions\/([^/]+)\/output$/.exec(path);
+  if (out?.[1] && method === "GET") {
+    return ok({ output: (await emu.functions.output(decodeURIComponent(out[1]))) ?? "" });
+  }
   const m = /^\/_emulator\/instances\/([^/]+)$/.exec(path);
   if (m?.[1]) {
     const id = decodeURIComponent(m[1]);

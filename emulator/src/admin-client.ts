@@ -194,6 +194,12 @@ export class EmulatorAdmin {
     return (await this.#call<{ functions: FunctionJson[] }>("POST", "/functions", { functions })).functions;
   }
 
+  /** The last lines the function's current process wrote (logs), "" when it has none. */
+  async functionOutput(id: string): Promise<string> {
+    return (await this.#call<{ output: string }>("GET", `/functions/${encodeURIComponent(id)}/output`))
+      .output;
+  }
+
   async listFunctions(): Promise<FunctionJson[]> {
     return (await this.#call<{ functions: FunctionJson[] }>("GET", "/functions")).functions;
   }

@@ -231,8 +231,13 @@ export class Emulator {
     return err;
   }
 
-  async #authenticate(req: IncomingMessage, body: Buffer, call: CallDraft): Promise<Principal> {
-    const principal = await this.auth.authenticate(req, body);
+  async #authenticate(
+    req: IncomingMessage,
+    body: Buffer,
+    call: CallDraft,
+    bodyHeaders: "required" | "optional" = "required",
+  ): Promise<Principal> {
+    const principal = await this.auth.authenticate(req, body, bodyHeaders);
     call.principal = principal.id;
     return principal;
   }

@@ -1,10 +1,19 @@
-/** Functions (20181201): registry of functions; the invoke API is added on top of this. */
+/**
+ * Functions (20181201): `GET /functions/{id}` and `POST /functions/{id}/actions/invoke`, run the way
+ * OCI Functions runs them: the built bundle as a process under the Fn contract (FnProcess), with the
+ * function's config and a resource principal minted for it in its env, one warm process per function,
+ * restarted when it has died.
+ */
+import { randomUUID } from "node:crypto";
 import type { IncomingMessage, ServerResponse } from "node:http";
-import type { Principal } from "./auth.js";
+import { type Authenticator, allows, type Principal } from "./auth.js";
 import type { CallRecord } from "./calls.js";
-import { invalidParameter, OciHttpError } from "./errors.js";
+import { invalidParameter, notFound, OciHttpError } from "./errors.js";
+import { FnProcess } from "./fn-agent.js";
+import { readBody, send } from "./http-util.js";
 import type { FunctionJson } from "./model.js";
 import { isOcid } from "./ocid.js";
+import { mintResourcePrincipal } from "./principals.js";
 
 type CallDraft = Omit<CallRecord, "seq" | "durationMs" | "status"> & { status?: number };
 
@@ -12,10 +21,27 @@ export interface FunctionsHost {
   readonly url: string;
   readonly tenancyId: string;
   readonly region: string;
+  readonly auth: Authenticator;
 }
+
+export type FunctionOutputListener = (functionId: string, stream: "stdout" | "stderr", line: string) => void;
+
+interface Warm {
+  fn: FnProcess;
+  /** The resource principal is minted with this lifetime; the process is replaced before it ends. */
+  renewAt: number;
+}
+
+const RP_TTL_SECONDS = 24 * 3600;
+const INTENTS = new Set(["httprequest", "cloudevent"]);
+const INVOKE_TYPES = new Set(["sync", "detached"]);
 
 export class FunctionsService {
   readonly #functions = new Map<string, FunctionJson>();
+  readonly #created = new Map<string, string>();
+  readonly #warm = new Map<string, Promise<Warm>>();
+  readonly #background = new Set<Promise<unknown>>();
+  onOutput: FunctionOutputListener | undefined;
 
   constructor(readonly host: FunctionsHost) {}
 
@@ -24,6 +50,9 @@ export class FunctionsService {
     for (const raw of fns) {
       const fn = parseFunction(raw);
       this.#functions.set(fn.id, fn);
+      if (!this.#created.has(fn.id)) this.#created.set(fn.id, new Date().toISOString());
+      // New config or bundle: the next call starts a fresh process.
+      this.#retire(fn.id);
       out.push(fn);
     }
     return out;
@@ -33,23 +62,219 @@ export class FunctionsService {
     return [...this.#functions.values()];
   }
 
-  get(id: string): FunctionJson | undefined {
-    return this.#functions.get(id);
+  /** The last lines a function's current process wrote. */
+  async output(id: string): Promise<string | undefined> {
+    const warm = this.#warm.get(id);
+    if (!warm) return undefined;
+    return (await warm.catch(() => undefined))?.fn.output();
   }
 
   async handle(
-    _req: IncomingMessage,
-    _res: ServerResponse,
+    req: IncomingMessage,
+    res: ServerResponse,
     method: string,
     path: string,
-    _headers: Record<string, string>,
-    _call: CallDraft,
-    _authenticate: (body: Buffer) => Promise<Principal>,
+    headers: Record<string, string>,
+    call: CallDraft,
+    authenticate: (body: Buffer, bodyHeaders: "required" | "optional") => Promise<Principal>,
   ): Promise<void> {
-    throw new OciHttpError(404, "NotAuthorizedOrNotFound", `No route for ${method} ${path}.`);
+    const m = /^\/20181201\/functions\/([^/]+)(\/actions\/invoke)?$/.exec(path);
+    const id = m?.[1] ? decodeURIComponent(m[1]) : undefined;
+    const invoke = m?.[2] !== undefined;
+    call.operation = !id
+      ? "Unknown"
+      : invoke && method === "POST"
+        ? "InvokeFunction"
+        : !invoke && method === "GET"
+          ? "GetFunction"
+          : "Unknown";
+    if (id) call.functionId = id;
+    const body = await readBody(req);
+    const principal = await authenticate(body, call.operation === "InvokeFunction" ? "optional" : "required");
+    if (call.operation === "Unknown" || !id) {
+      throw new OciHttpError(404, "NotAuthorizedOrNotFound", `No route for ${method} ${path}.`);
+    }
+    if (!isOcid(id)) throw invalidParameter(`Malformed function OCID: ${id.slice(0, 300)}`);
+    const fn = this.#functions.get(id);
+    if (!fn || !allows(principal, this.#compartmentOf(fn))) throw notFound(`function ${id}`);
+
+    if (call.operation === "GetFunction") {
+      call.status = 200;
+      send(res, 200, this.#model(fn), { ...headers, etag: `fn-${fn.id.slice(-12)}` });
+      return;
+    }
+
+    const intent = header(req, "fn-intent") ?? "httprequest";
+    const invokeType = header(req, "fn-invoke-type") ?? "sync";
+    if (!INTENTS.has(intent)) throw invalidParameter(`Unsupported fn-intent: ${intent.slice(0, 50)}`);
+    if (!INVOKE_TYPES.has(invokeType))
+      throw invalidParameter(`Unsupported fn-invoke-type: ${invokeType.slice(0, 50)}`);
+    const callId = randomUUID();
+    const contentType = header(req, "content-type") ?? "application/json";
+    if (invokeType === "detached") {
+      const run = this.#invoke(fn, body, callId, contentType).catch(() => undefined);
+      this.#background.add(run);
+      run.finally(() => this.#background.delete(run));
+      call.status = 202;
+      send(res, 202, undefined, { ...headers, "fn-call-id": callId });
+      return;
+    }
+    const result = await this.#invoke(fn, body, callId, contentType);
+    call.status = 200;
+    send(res, 200, result.body, { ...headers, "fn-call-id": callId }, result.contentType);
   }
 
-  async stopAll(): Promise<void> {}
+  async stopAll(): Promise<void> {
+    await Promise.allSettled([...this.#background]);
+    const all = [...this.#warm.values()];
+    this.#warm.clear();
+    await Promise.allSettled(all.map(async (w) => (await w).fn.stop()));
+  }
+
+  #compartmentOf(fn: FunctionJson): string {
+    return fn.compartmentId ?? this.host.tenancyId;
+  }
+
+  #model(fn: FunctionJson): Record<string, unknown> {
+    const created = this.#created.get(fn.id) ?? new Date().toISOString();
+    return {
+      id: fn.id,
+      displayName: fn.displayName,
+      lifecycleState: "ACTIVE",
+      applicationId: fn.applicationId ?? `ocid1.fnapp.oc1.iad.emulator${fn.id.slice(-12)}`,
+      compartmentId: this.#compartmentOf(fn),
+      image: `emulator.local/${fn.displayName}:latest`,
+      imageDigest: "sha256:0000000000000000000000000000000000000000000000000000000000000000",
+      shape: "GENERIC_X86",
+      memoryInMBs: fn.memoryInMBs ?? 128,
+      config: fn.config ?? {},
+      timeoutInSeconds: fn.timeoutInSeconds ?? 30,
+      invokeEndpoint: this.host.url,
+      freeformTags: {},
+      definedTags: {},
+      timeCreated: created,
+      timeUpdated: created,
+    };
+  }
+
+  async #invoke(
+    fn: FunctionJson,
+    body: Buffer,
+    callId: string,
+    contentType: string,
+  ): Promise<{ body: Buffer; contentType: string }> {
+    const timeoutMs = (fn.timeoutInSeconds ?? 30) * 1000;
+    const warm = await this.#process(fn);
+    const deadline = new Date(Date.now() + timeoutMs);
+    let res: Awaited<ReturnType<FnProcess["call"]>>;
+    try {
+      res = await warm.fn.call(body, { deadline, callId, contentType, graceMs: 1_000 });
+    } catch (e) {
+      if (!warm.fn.alive) this.#retire(fn.id);
+      const timedOut = Date.now() >= deadline.getTime();
+      throw timedOut
+        ? new OciHttpError(
+            504,
+            "FunctionInvokeTimeout",
+            `Function ${fn.displayName} timed out after ${timeoutMs / 1000} s.`,
+          )
+        : new OciHttpError(
+            502,
+            "FunctionInvokeExecutionFailed",
+            `Function ${fn.displayName} failed: ${e instanceof Error ? e.message : String(e)}`,
+          );
+    }
+    if (res.status !== 200) {
+      throw new OciHttpError(
+        502,
+        "FunctionInvokeExecutionFailed",
+        `Function ${fn.displayName} failed with status ${res.status}: ${res.body.slice(0, 500)}`,
+      );
+    }
+    return {
+      body: Buffer.from(res.body),
+      contentType: res.headers["content-type"] ?? "application/octet-stream",
+    };
+  }
+
+  /** The function's warm process, started on first use and replaced when dead or its principal is old. */
+  async #process(fn: FunctionJson): Promise<Warm> {
+    const existing = this.#warm.get(fn.id);
+    if (existing) {
+      const warm = await existing.catch(() => undefined);
+      if (warm?.fn.alive && Date.now() < warm.renewAt) return warm;
+      if (this.#warm.get(fn.id) === existing) this.#retire(fn.id);
+      const replaced = this.#warm.get(fn.id);
+      if (replaced && replaced !== existing) return await replaced;
+    }
+    const starting = this.#start(fn);
+    this.#warm.set(fn.id, starting);
+    try {
+      return await starting;
+    } catch (e) {
+      if (this.#warm.get(fn.id) === starting) this.#warm.delete(fn.id);
+      throw new OciHttpError(
+        502,
+        "FunctionInvokeContainerInitFailed",
+        `Function ${fn.displayName} could not start: ${e instanceof Error ? e.message : String(e)}`.slice(
+          0,
+          2000,
+        ),
+      );
+    }
+  }
+
+  async #start(fn: FunctionJson): Promise<Warm> {
+    const config = fn.config ?? {};
+    const allowed = config.ALLOWED_COMPARTMENT_IDS?.split(",")
+      .map((s) => s.trim())
+      .filter(Boolean);
+    const rp = await mintResourcePrincipal(
+      this.host.auth,
+      {
+        compartmentId: this.#compartmentOf(fn),
+        principalId: fn.id,
+        ttlSeconds: RP_TTL_SECONDS,
+        ...(allowed && allowed.length > 0 ? { compartments: allowed } : {}),
+      },
+      { tenancyId: this.host.tenancyId, region: this.host.region },
+    );
+    const model = this.#model(fn);
+    const env: Record<string, string> = {
+      ...config,
+      ...rp.env,
+      OCI_COMPUTE_ENDPOINT: this.host.url,
+      FN_APP_ID: String(model.applicationId),
+      FN_FN_ID: fn.id,
+      FN_APP_NAME: "emulator-app",
+      FN_FN_NAME: fn.displayName,
+    };
+    const onOutput = this.onOutput;
+    const proc = await FnProcess.start({
+      bundle: fn.bundle,
+      env,
+      memoryMb: fn.memoryInMBs ?? 128,
+      ...(onOutput
+        ? { onOutput: (stream: "stdout" | "stderr", line: string) => onOutput(fn.id, stream, line) }
+        : {}),
+    });
+    return { fn: proc, renewAt: Date.now() + (RP_TTL_SECONDS - 300) * 1000 };
+  }
+
+  #retire(id: string): void {
+    const warm = this.#warm.get(id);
+    if (!warm) return;
+    this.#warm.delete(id);
+    warm.then(
+      (w) => w.fn.stop(),
+      () => undefined,
+    );
+  }
+}
+
+function header(req: IncomingMessage, name: string): string | undefined {
+  const v = req.headers[name];
+  return typeof v === "string" && v !== "" ? v : undefined;
 }
 
 export function parseFunction(raw: unknown): FunctionJson {
@@ -75,6 +300,9 @@ export function parseFunction(raw: unknown): FunctionJson {
     !Object.values(config).every((v) => typeof v === "string")
   ) {
     throw invalidParameter("function.config must be an object of strings.");
+  }
+  if (f.compartmentId !== undefined && (typeof f.compartmentId !== "string" || !isOcid(f.compartmentId))) {
+    throw invalidParameter("function.compartmentId must be an OCID.");
   }
   const fn: FunctionJson = {
     id: f.id,

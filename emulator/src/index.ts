@@ -14,6 +14,8 @@ export interface StartOptions {
   state?: EmulatorState;
   /** Overrides `state.timeScale`. Durations are multiplied by it; default 1 (OCI-like). */
   timeScale?: number;
+  /** Receives every line a function process writes (default: discarded, kept as a tail per function). */
+  onFunctionOutput?: (functionId: string, stream: "stdout" | "stderr", line: string) => void;
 }
 
 export interface RunningEmulator {
@@ -28,6 +30,7 @@ export interface RunningEmulator {
 
 export async function startEmulator(options: StartOptions = {}): Promise<RunningEmulator> {
   const emulator = await Emulator.create(options.state ?? {}, options.timeScale);
+  emulator.functions.onOutput = options.onFunctionOutput;
   const url = await emulator.listen(options.port ?? 0);
   let closed: Promise<void> | undefined;
   return {
