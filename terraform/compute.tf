@@ -1,0 +1,134 @@
+# The management instance (cron -> scripts/schedule.sh -> oci fn function invoke, with its instance
+# principal) and the target instances the schedules start and stop.
+
+data "oci_identity_availability_domains" "this" {
+  compartment_id = var.tenancy_ocid
+}
+
+# Newest platform image of the chosen OS and version that runs on each shape: looked up, never a
+# dated image name that will be retired.
+data "oci_core_images" "platform" {
+  for_each = toset([var.management_shape, var.target_shape])
+
+  compartment_id           = var.compartment_ocid
+  operating_system         = var.image_operating_system
+  operating_system_version = var.image_operating_system_version
+  shape                    = each.value
+  state                    = "AVAILABLE"
+  sort_by                  = "TIMECREATED"
+  sort_order               = "DESC"
+}
+
+locals {
+  availability_domain = data.oci_identity_availability_domains.this.availability_domains[var.availability_domain_number - 1].name
+
+  ssh_metadata = var.ssh_public_key == null ? {} : { ssh_authorized_keys = var.ssh_public_key }
+
+  management_cloud_init = templatefile("${path.module}/templates/cloud-init.yaml.tftpl", {
+    oci_cli_version     = var.oci_cli_version
+    oci_cli_dir         = local.oci_cli_dir
+    schedule_script     = local.schedule_script_path
+    schedule_script_b64 = filebase64("${path.module}/../scripts/schedule.sh")
+    crontab_b64         = base64encode(local.crontab)
+    log_dir             = var.schedule_log_dir
+  })
+}
+
+resource "oci_core_instance" "management" {
+  compartment_id      = var.compartment_ocid
+  availability_domain = local.availability_domain
+  display_name        = "${var.name_prefix}-management"
+  shape               = var.management_shape
+  freeform_tags       = merge(local.common_tags, { "role" = "compute-power-management" })
+
+  shape_config {
+    ocpus         = var.management_ocpus
+    memory_in_gbs = var.management_memory_in_gbs
+  }
+
+  source_details {
+    source_type = "image"
+    source_id   = data.oci_core_images.platform[var.management_shape].images[0].id
+  }
+
+  create_vnic_details {
+    subnet_id        = local.management_subnet_id
+    assign_public_ip = var.management_assign_public_ip
+    display_name     = "${var.name_prefix}-management"
+    hostname_label   = "management"
+  }
+
+  metadata = merge(local.ssh_metadata, {
+    user_data = base64encode(local.management_cloud_init)
+  })
+
+  # Instance metadata v2 only (the OCI CLI's instance principal uses /opc/v2).
+  instance_options {
+    are_legacy_imds_endpoints_disabled = true
+  }
+
+  launch_options {
+    is_pv_encryption_in_transit_enabled = true
+  }
+
+  agent_config {
+    is_monitoring_disabled = false
+    is_management_disabled = false
+  }
+
+  lifecycle {
+    precondition {
+      condition     = local.create_network || var.existing_management_subnet_id != null
+      error_message = "existing_functions_subnet_id is set but existing_management_subnet_id is not: give both, or neither to create a VCN."
+    }
+    # A newer image must not replace the instance (and its crontab) on a later apply.
+    ignore_changes = [source_details[0].source_id]
+  }
+}
+
+resource "oci_core_instance" "target" {
+  count = var.target_instance_count
+
+  compartment_id      = local.target_compartment_id
+  availability_domain = local.availability_domain
+  display_name        = "${var.name_prefix}-target-${count.index + 1}"
+  shape               = var.target_shape
+  # The default schedules select instances by these tags.
+  freeform_tags = merge(local.common_tags, var.target_freeform_tags)
+
+  shape_config {
+    ocpus         = var.target_ocpus
+    memory_in_gbs = var.target_memory_in_gbs
+  }
+
+  source_details {
+    source_type = "image"
+    source_id   = data.oci_core_images.platform[var.target_shape].images[0].id
+  }
+
+  create_vnic_details {
+    subnet_id        = coalesce(var.target_subnet_id, local.functions_subnet_id)
+    assign_public_ip = false
+    display_name     = "${var.name_prefix}-target-${count.index + 1}"
+  }
+
+  metadata = local.ssh_metadata
+
+  instance_options {
+    are_legacy_imds_endpoints_disabled = true
+  }
+
+  launch_options {
+    is_pv_encryption_in_transit_enabled = true
+  }
+
+  agent_config {
+    is_monitoring_disabled = false
+    is_management_disabled = false
+  }
+
+  lifecycle {
+    # The functions change the power state; a newer image must not replace the instances.
+    ignore_changes = [source_details[0].source_id, state]
+  }
+}

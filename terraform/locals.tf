@@ -1,0 +1,19 @@
+locals {
+  target_compartment_id = coalesce(var.target_compartment_ocid, var.compartment_ocid)
+
+  # A new VCN unless both existing subnets are given.
+  # Written as a conditional so that checkov's evaluator resolves it and scans the network resources.
+  create_network = var.existing_functions_subnet_id == null ? true : false
+
+  common_tags = merge({ "project" = "oci-compute-power" }, var.freeform_tags)
+
+  # The two functions, keyed the way schedules name them ("start" | "stop").
+  functions = {
+    start = { name = "start-compute", image = var.start_function_image }
+    stop  = { name = "stop-compute", image = var.stop_function_image }
+  }
+
+  # Policy scope: "compartment id <ocid>", or "tenancy" when the root compartment is used.
+  compartment_scope        = var.compartment_ocid == var.tenancy_ocid ? "tenancy" : "compartment id ${var.compartment_ocid}"
+  target_compartment_scope = local.target_compartment_id == var.tenancy_ocid ? "tenancy" : "compartment id ${local.target_compartment_id}"
+}

@@ -1,0 +1,132 @@
+# The schedules cron runs on the management instance, and the crontab rendered from them.
+#
+# This file only reads var.schedules, var.schedule_log_dir, local.function_ids and
+# local.schedule_default_compartment_id, so test/terraform renders local.crontab with the real
+# Terraform (no provider needed) and compares it with scripts/crontab.sh: keep the two in step.
+
+variable "schedules" {
+  type = list(object({
+    name      = string
+    cron      = string
+    time_zone = string
+    function  = string
+    # The request body of start-compute / stop-compute. A body that names no target (instance_id,
+    # instance_ids or compartment_id) gets "compartment_id" = the target compartment.
+    body = object({
+      instance_id     = optional(string)
+      instance_ids    = optional(list(string))
+      compartment_id  = optional(string)
+      freeform_tags   = optional(map(string))
+      defined_tags    = optional(map(map(string)))
+      wait            = optional(bool)
+      timeout_seconds = optional(number)
+      dry_run         = optional(bool)
+      action          = optional(string)
+    })
+  }))
+  description = "Start/stop schedules run by cron on the management instance: name ([a-z0-9-]), cron (5 fields), time_zone (IANA, via CRON_TZ), function (start | stop), body (the function's request)."
+
+  default = [
+    {
+      name      = "start-office-hours"
+      cron      = "0 7 * * 1-5"
+      time_zone = "UTC"
+      function  = "start"
+      body = {
+        freeform_tags = { "power-schedule" = "office-hours" }
+      }
+    },
+    {
+      name      = "stop-office-hours"
+      cron      = "0 19 * * 1-5"
+      time_zone = "UTC"
+      function  = "stop"
+      body = {
+        freeform_tags = { "power-schedule" = "office-hours" }
+        action        = "SOFTSTOP"
+      }
+    },
+  ]
+
+  validation {
+    condition     = alltrue([for s in var.schedules : can(regex("^[a-z0-9][a-z0-9-]{0,62}$", s.name))])
+    error_message = "Each schedule name must be 1-63 characters: lowercase letters, digits and '-', starting with a letter or digit."
+  }
+
+  validation {
+    condition     = length(distinct([for s in var.schedules : s.name])) == length(var.schedules)
+    error_message = "Schedule names must be unique (they name the log and the lock of each schedule)."
+  }
+
+  validation {
+    condition = alltrue([for s in var.schedules : length(regexall("\\S+", s.cron)) == 5 && alltrue([
+      for f in regexall("\\S+", s.cron) : can(regex("^(\\*|[0-9A-Za-z]+(-[0-9A-Za-z]+)?)(/[0-9]+)?(,(\\*|[0-9A-Za-z]+(-[0-9A-Za-z]+)?)(/[0-9]+)?)*$", f))
+    ])])
+    error_message = "Each schedule cron must have 5 fields (minute hour day-of-month month day-of-week) made of numbers, names, ranges, lists and steps, e.g. \"0 7 * * 1-5\"."
+  }
+
+  validation {
+    condition     = alltrue([for s in var.schedules : can(regex("^(UTC|[A-Za-z]+(/[A-Za-z0-9_+-]+)+)$", s.time_zone))])
+    error_message = "Each schedule time_zone must be an IANA name such as Europe/Paris, or UTC."
+  }
+
+  validation {
+    condition     = alltrue([for s in var.schedules : contains(["start", "stop"], s.function)])
+    error_message = "Each schedule function must be \"start\" or \"stop\"."
+  }
+}
+
+variable "schedule_log_dir" {
+  type        = string
+  description = "Directory of the schedule logs (<name>.log, rotated) and locks on the management instance."
+  default     = "/var/log/oci-compute-power"
+
+  validation {
+    condition     = can(regex("^/[A-Za-z0-9._/-]+$", var.schedule_log_dir))
+    error_message = "schedule_log_dir must be an absolute path of letters, digits, '.', '_', '-' and '/'."
+  }
+}
+
+locals {
+  # Where cloud-init puts the scripts and the OCI CLI on the management instance.
+  schedule_script_path = "/opt/oci-compute-power/schedule.sh"
+  oci_cli_dir          = "/opt/oci-cli"
+
+  schedule_bodies = {
+    for s in var.schedules : s.name => merge(
+      {
+        for k, v in { compartment_id = local.schedule_default_compartment_id } : k => v
+        if !anytrue([for t in ["instance_id", "instance_ids", "compartment_id"] : s.body[t] != null])
+      },
+      { for k, v in s.body : k => v if v != null },
+    )
+  }
+
+  crontab_lines = flatten([
+    "# oci-compute-power: generated from the schedules list (Terraform variable \"schedules\" or scripts/crontab.sh).",
+    "# Installed for the opc user by cloud-init; edits are overwritten on the next apply.",
+    "SHELL=/bin/bash",
+    "PATH=/usr/local/bin:/usr/bin:/bin",
+    "MAILTO=\"\"",
+    "OCI_BIN=${local.oci_cli_dir}/bin/oci",
+    [
+      for s in var.schedules : [
+        "",
+        "# ${s.name}: ${s.function}-compute at '${join(" ", regexall("\\S+", s.cron))}' (${s.time_zone})",
+        "CRON_TZ=${s.time_zone}",
+        join(" ", [
+          join(" ", regexall("\\S+", s.cron)),
+          local.schedule_script_path,
+          "--name", s.name,
+          "--function-id", local.function_ids[s.function],
+          # Single-quoted for the shell ('\'' for a quote); % escaped for cron, which reads it as a newline.
+          "--body", "'${replace(replace(jsonencode(local.schedule_bodies[s.name]), "'", "'\\''"), "%", "\\%")}'",
+          "--log-dir", var.schedule_log_dir,
+          "2>&1 | logger -t oci-compute-power",
+        ]),
+      ]
+    ],
+  ])
+
+  crontab = "${join("\n", local.crontab_lines)}\n"
+}
