@@ -122,6 +122,10 @@ export function describeValue(value: unknown): string {
   }
 }
 
+function withArticle(noun: string): string {
+  return /^[aeiou]/.test(noun) ? `an ${noun}` : `a ${noun}`;
+}
+
 function quoteKey(key: string): string {
   const shown = key.length > 40 ? `${key.slice(0, 40)}…` : key;
   return JSON.stringify(shown);
@@ -196,7 +200,7 @@ function checkInstanceOcid(field: string, value: unknown, problems: Problems): s
   if (check.resourceType !== "instance") {
     problems.add(
       field,
-      `${field} is the OCID of a ${check.resourceType}, not of an instance; expected ocid1.instance...`,
+      `${field} is the OCID of ${withArticle(check.resourceType)}, not of an instance; expected ocid1.instance...`,
     );
     return undefined;
   }
@@ -379,7 +383,7 @@ export function parseRequest(input: unknown, fn: FunctionKind): PowerRequest {
       } else if (check.resourceType !== "compartment" && check.resourceType !== "tenancy") {
         problems.add(
           "compartment_id",
-          `compartment_id is the OCID of a ${check.resourceType}; expected a compartment (ocid1.compartment...) or the tenancy (ocid1.tenancy...)`,
+          `compartment_id is the OCID of ${withArticle(check.resourceType)}; expected a compartment (ocid1.compartment...) or the tenancy (ocid1.tenancy...)`,
         );
       } else {
         targets = { kind: "compartment", compartmentId: raw, freeformTags: {}, definedTags: {} };

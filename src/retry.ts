@@ -62,6 +62,9 @@ export async function readWithRetry<T>(
     } catch (error) {
       if (!(error instanceof ComputeError) || !error.transient) throw error;
       if (error.code === "TooManyRequests") scheduler.throttled();
+      if (error.code === "NetworkError" && Date.now() >= deadlineAt) {
+        throw new PowerError("DeadlineExceeded", "OCI did not answer before the deadline", { cause: error });
+      }
       const delay = Math.max(backoffMs(attempt, tuning), error.retryAfterMs ?? 0);
       if (attempt + 1 >= tuning.maxAttempts || Date.now() + delay >= deadlineAt) throw error;
       await sleep(delay);
