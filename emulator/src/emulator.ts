@@ -1,5 +1,6 @@
 /**
- * The emulator: one HTTP server on 127.0.0.1 serving Compute (20160918), Functions (20181201),
+ * The emulator: one HTTP server on 127.0.0.1 serving Compute (20160918), Functions (20181201; the
+ * Python SDK behind the OCI CLI 3.9x also uses 20260325 for management calls),
  * the instance metadata service (/opc/v2), the federation endpoint (/v1/x509) and the admin API
  * (/_emulator). State lives in memory; a state file (or object) seeds it.
  */
@@ -194,9 +195,9 @@ export class Emulator {
         send(res, 200, { token }, headers);
       } else if (path.startsWith("/20160918/")) {
         await this.#compute(req, res, method, path, query, headers, call);
-      } else if (path.startsWith("/20181201/")) {
-        await this.functions.handle(req, res, method, path, headers, call, (body) =>
-          this.#authenticate(req, body, call),
+      } else if (path.startsWith("/20181201/") || path.startsWith("/20260325/")) {
+        await this.functions.handle(req, res, method, path, headers, call, (body, bodyHeaders) =>
+          this.#authenticate(req, body, call, bodyHeaders),
         );
       } else {
         throw new OciHttpError(404, "NotAuthorizedOrNotFound", `No route for ${method} ${path}.`);

@@ -4,7 +4,7 @@
  * function's config and a resource principal minted for it in its env, one warm process per function,
  * restarted when it has died.
  */
-import { randomUUID } from "node:crypto";
+import { createHash, randomUUID } from "node:crypto";
 import type { IncomingMessage, ServerResponse } from "node:http";
 import { type Authenticator, allows, type Principal } from "./auth.js";
 import type { CallRecord } from "./calls.js";
@@ -78,7 +78,7 @@ export class FunctionsService {
     call: CallDraft,
     authenticate: (body: Buffer, bodyHeaders: "required" | "optional") => Promise<Principal>,
   ): Promise<void> {
-    const m = /^\/20181201\/functions\/([^/]+)(\/actions\/invoke)?$/.exec(path);
+    const m = /^\/(?:20181201|20260325)\/functions\/([^/]+)(\/actions\/invoke)?$/.exec(path);
     const id = m?.[1] ? decodeURIComponent(m[1]) : undefined;
     const invoke = m?.[2] !== undefined;
     call.operation = !id
@@ -100,7 +100,10 @@ export class FunctionsService {
 
     if (call.operation === "GetFunction") {
       call.status = 200;
-      send(res, 200, this.#model(fn), { ...headers, etag: `fn-${fn.id.slice(-12)}` });
+      send(res, 200, this.#model(fn), {
+        ...headers,
+        etag: createHash("sha1").update(JSON.stringify(fn)).digest("hex"),
+      });
       return;
     }
 
@@ -141,7 +144,8 @@ export class FunctionsService {
       id: fn.id,
       displayName: fn.displayName,
       lifecycleState: "ACTIVE",
-      applicationId: fn.applicationId ?? `ocid1.fnapp.oc1.iad.emulator${fn.id.slice(-12)}`,
+      applicationId:
+        fn.applicationId ?? `ocid1.fnapp.oc1.iad.${createHash("sha1").update(fn.id).digest("hex")}`,
       compartmentId: this.#compartmentOf(fn),
       image: `emulator.local/${fn.displayName}:latest`,
       imageDigest: "sha256:0000000000000000000000000000000000000000000000000000000000000000",

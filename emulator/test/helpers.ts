@@ -88,6 +88,8 @@ export async function signedFetch(
     date?: Date;
     bodyForHash?: string | Buffer;
     headers?: Record<string, string>;
+    /** false: sign a POST without the body headers, as the Python SDK does for opaque bodies. */
+    signBody?: boolean;
   } = {},
 ): Promise<{ status: number; headers: Headers; json: unknown }> {
   const { createHash, sign } = await import("node:crypto");
@@ -99,7 +101,7 @@ export async function signedFetch(
   };
   const names = ["x-date", "(request-target)", "host"];
   const body = opts.body === undefined ? undefined : Buffer.from(opts.body);
-  if (method === "POST" || method === "PUT" || method === "PATCH") {
+  if ((method === "POST" || method === "PUT" || method === "PATCH") && opts.signBody !== false) {
     const hashed = Buffer.from(opts.bodyForHash ?? body ?? "");
     headers["content-type"] = "application/json";
     headers["content-length"] = String(body?.length ?? 0);
