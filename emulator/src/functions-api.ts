@@ -127,11 +127,12 @@ export class FunctionsService {
     send(res, 200, result.body, { ...headers, "fn-call-id": callId }, result.contentType);
   }
 
+  /** Stops every function process; detached calls still running fail with them. */
   async stopAll(): Promise<void> {
-    await Promise.allSettled([...this.#background]);
     const all = [...this.#warm.values()];
     this.#warm.clear();
     await Promise.allSettled(all.map(async (w) => (await w).fn.stop()));
+    await Promise.allSettled([...this.#background]);
   }
 
   #compartmentOf(fn: FunctionJson): string {

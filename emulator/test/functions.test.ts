@@ -231,3 +231,36 @@ describe("Functions API", () => {
     expect(err.statusCode).toBe(404);
   });
 });
+
+describe("Functions API concurrency", () => {
+  it("concurrent first calls share one process", async () => {
+    const id = "ocid1.fnfunc.oc1.iad.aaaaconcurrent";
+    await emu.admin.registerFunctions([{ id, displayName: "concurrent", bundle: BUNDLE }]);
+    const answers = await Promise.all([invoke(id, { n: 1 }), invoke(id, { n: 2 }), invoke(id, { n: 3 })]);
+    const pids = new Set(answers.map((a) => (JSON.parse(a.text) as { pid: number }).pid));
+    expect(pids.size).toBe(1);
+  });
+
+  it("re-registering a function restarts it with the new config", async () => {
+    const id = "ocid1.fnfunc.oc1.iad.aaaareconfig";
+    await emu.admin.registerFunctions([
+      { id, displayName: "reconfig", bundle: BUNDLE, config: { GREETING: "one" } },
+    ]);
+    const first = JSON.parse((await invoke(id, {})).text) as { greeting: string; pid: number };
+    await emu.admin.registerFunctions([
+      { id, displayName: "reconfig", bundle: BUNDLE, config: { GREETING: "two" } },
+    ]);
+    const second = JSON.parse((await invoke(id, {})).text) as { greeting: string; pid: number };
+    expect([first.greeting, second.greeting]).toEqual(["one", "two"]);
+    expect(second.pid).not.toBe(first.pid);
+  });
+
+  it("a bundle that does not exist is a 502 naming the problem", async () => {
+    const id = "ocid1.fnfunc.oc1.iad.aaaamissing";
+    await emu.admin.registerFunctions([
+      { id, displayName: "missing", bundle: "emulator/test/fixtures/nope.js" },
+    ]);
+    const err = await ociError(() => invoke(id, {}));
+    expect([err.statusCode, err.serviceCode]).toEqual([502, "FunctionInvokeContainerInitFailed"]);
+  });
+});
