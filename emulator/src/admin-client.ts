@@ -25,6 +25,26 @@ export type {
 
 export type InstanceWithHistory = InstanceJson & { stateHistory: StateChange[] };
 
+/**
+ * What `putInstances`/`patchInstance` accept: any subset of the SDK Instance fields. Loosely typed on
+ * purpose (an unknown lifecycleState or a bad OCID is answered 400 by the emulator, not rejected by tsc).
+ */
+export interface InstanceInput {
+  id?: string;
+  compartmentId?: string;
+  displayName?: string;
+  lifecycleState?: string;
+  shape?: string;
+  availabilityDomain?: string;
+  region?: string;
+  timeCreated?: string;
+  faultDomain?: string;
+  freeformTags?: Record<string, string>;
+  definedTags?: Record<string, Record<string, unknown>>;
+  systemTags?: Record<string, Record<string, unknown>>;
+  metadata?: Record<string, string>;
+}
+
 export interface ResourcePrincipalRequest {
   compartmentId: string;
   tenancyId?: string;
@@ -124,7 +144,7 @@ export class EmulatorAdmin {
   }
 
   /** Upsert instances; missing fields get defaults. */
-  async putInstances(instances: Array<Partial<InstanceJson>>): Promise<InstanceJson[]> {
+  async putInstances(instances: ReadonlyArray<InstanceInput>): Promise<InstanceJson[]> {
     return (await this.#call<{ instances: InstanceJson[] }>("POST", "/instances", { instances })).instances;
   }
 
@@ -137,7 +157,7 @@ export class EmulatorAdmin {
     return this.#call("GET", `/instances/${encodeURIComponent(id)}`);
   }
 
-  patchInstance(id: string, fields: Partial<InstanceJson>): Promise<InstanceJson> {
+  patchInstance(id: string, fields: InstanceInput): Promise<InstanceJson> {
     return this.#call("PATCH", `/instances/${encodeURIComponent(id)}`, fields);
   }
 
