@@ -24,8 +24,20 @@ const MODEL_SEEDS = ["Instance", "InstancePowerActionDetails"];
 const STUBS: Record<string, string> = {
   "isomorphic-fetch": "module.exports = {};",
   "es6-promise": "exports.polyfill = function () {}; exports.Promise = Promise;",
-  "node-fetch":
-    "module.exports = function (url, init) { return fetch(url, init); }; module.exports.default = module.exports;",
+  // oci-common reads node-fetch bodies as Node streams (instance principal certificates).
+  "node-fetch": [
+    'const { Readable } = require("node:stream");',
+    "async function nodeFetch(url, init) {",
+    "  const res = await fetch(url, init);",
+    "  let body;",
+    "  return {",
+    "    ok: res.ok, status: res.status, statusText: res.statusText, headers: res.headers, url: res.url,",
+    "    get body() { return (body ??= res.body ? Readable.fromWeb(res.body) : Readable.from([])); },",
+    "    text: () => res.text(), json: () => res.json(), arrayBuffer: () => res.arrayBuffer(),",
+    "  };",
+    "}",
+    "module.exports = nodeFetch; module.exports.default = nodeFetch;",
+  ].join("\n"),
 };
 
 const WAITER = /oci-core[\\/]lib[\\/](compute|computemanagement|blockstorage|virtualnetwork)-waiter\.js$/;
