@@ -203,7 +203,7 @@ describe("crontab.sh", () => {
     [["--start-function-id", START_ID, "--stop-function-id", STOP_ID], "--schedules is required"],
     [["--schedules", "/no/such/file", ...IDS], "cannot read schedules file"],
   ])("refuses bad arguments %j", (args, message) => {
-    const result = runScript("crontab.sh", args, { input: "[]" });
+    const result = runScript("crontab.sh", args);
     expect(result.code).toBe(2);
     expect(result.stderr).toContain(message);
   });

@@ -53,7 +53,8 @@ export function runScript(script: string, args: string[], options: RunOptions = 
     encoding: "utf8",
     timeout: 30_000,
   });
-  if (result.error) throw result.error;
+  // EPIPE: the script exited (e.g. on a usage error) before reading the input we offered it.
+  if (result.error && (result.error as NodeJS.ErrnoException).code !== "EPIPE") throw result.error;
   return { code: result.status, stdout: result.stdout, stderr: result.stderr };
 }
 

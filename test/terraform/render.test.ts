@@ -1,0 +1,452 @@
+import { readFileSync } from "node:fs";
+import { join } from "node:path";
+import { beforeAll, describe, expect, it } from "vitest";
+import { runScript } from "../scripts/helpers.js";
+import { defaultSchedules, isObject, type Json, type JsonObject, repoRoot } from "./hcl.js";
+import { REQUIRED_VARIABLES, type RenderResult, renderTerraform } from "./render.js";
+
+const TARGET_COMPARTMENT = "ocid1.compartment.oc1..aaaaaaaatargets";
+const APP_COMPARTMENT = REQUIRED_VARIABLES.compartment_ocid as string;
+
+function resource(result: RenderResult, address: string): JsonObject {
+  const resources = result.outputs.resources;
+  const value = isObject(resources) ? resources[address] : undefined;
+  if (!isObject(value)) throw new Error(`no rendered resource ${address}: ${JSON.stringify(value)}`);
+  return value;
+}
+
+function resourceList(result: RenderResult, address: string): Json[] {
+  const resources = result.outputs.resources;
+  const value = isObject(resources) ? resources[address] : undefined;
+  if (!Array.isArray(value)) throw new Error(`${address} is not a counted resource`);
+  return value;
+}
+
+function statements(result: RenderResult): Record<string, string[]> {
+  const out: Record<string, string[]> = {};
+  const resources = result.outputs.resources;
+  for (const [address, value] of Object.entries(isObject(resources) ? resources : {})) {
+    if (address.startsWith("oci_identity_policy.") && isObject(value) && Array.isArray(value.statements)) {
+      out[address] = value.statements.map(String);
+    }
+  }
+  return out;
+}
+
+function text(value: Json | undefined): string {
+  if (typeof value !== "string") throw new Error(`expected a string, got ${JSON.stringify(value)}`);
+  return value;
+}
+
+const CRON_RANGES: Array<[number, number]> = [
+  [0, 59],
+  [0, 23],
+  [1, 31],
+  [1, 12],
+  [0, 7],
+];
+const NAMES: Record<string, number> = {
+  jan: 1,
+  feb: 2,
+  mar: 3,
+  apr: 4,
+  may: 5,
+  jun: 6,
+  jul: 7,
+  aug: 8,
+  sep: 9,
+  oct: 10,
+  nov: 11,
+  dec: 12,
+  sun: 0,
+  mon: 1,
+  tue: 2,
+  wed: 3,
+  thu: 4,
+  fri: 5,
+  sat: 6,
+};
+
+/** A cron time field: lists of *, N, N-M, with /step; values within range (names for month/day-of-week). */
+function validCronField(field: string, index: number): boolean {
+  const [min, max] = CRON_RANGES[index] ?? [0, 0];
+  return field.split(",").every((item) => {
+    const m = /^([^/]+)(?:\/([1-9][0-9]*))?$/.exec(item);
+    if (!m) return false;
+    if (m[1] === "*") return true;
+    const ends = (m[1] ?? "").split("-");
+    if (ends.length > 2) return false;
+    const values = ends.map((e) =>
+      /^[0-9]+$/.test(e) ? Number(e) : index >= 3 ? NAMES[e.toLowerCase()] : undefined,
+    );
+    return values.every((v) => v !== undefined && v >= min && v <= max);
+  });
+}
+
+function cronEntries(crontab: string): Array<{ tz: string; fields: string[]; command: string }> {
+  const lines = crontab.split("\n");
+  const entries: Array<{ tz: string; fields: string[]; command: string }> = [];
+  let tz = "";
+  for (const line of lines) {
+    if (line.startsWith("CRON_TZ=")) tz = line.slice("CRON_TZ=".length);
+    const m = /^(\S+) (\S+) (\S+) (\S+) (\S+) (\/.*)$/.exec(line);
+    if (m) entries.push({ tz, fields: m.slice(1, 6), command: m[6] ?? "" });
+  }
+  return entries;
+}
+
+function generatorCrontab(schedules: Json, startId: string, stopId: string, compartmentId: string): string {
+  const result = runScript(
+    "crontab.sh",
+    [
+      "--schedules",
+      "-",
+      "--start-function-id",
+      startId,
+      "--stop-function-id",
+      stopId,
+      "--compartment-id",
+      compartmentId,
+    ],
+    { input: JSON.stringify(schedules) },
+  );
+  expect(result.stderr).toBe("");
+  expect(result.code).toBe(0);
+  return result.stdout;
+}
+
+describe("terraform/ rendered by Terraform (provider stubbed)", () => {
+  let rendered: RenderResult;
+
+  beforeAll(async () => {
+    rendered = await renderTerraform({ ...REQUIRED_VARIABLES, target_compartment_ocid: TARGET_COMPARTMENT });
+    if (rendered.code !== 0) throw new Error(`terraform apply failed:\n${rendered.stderr}`);
+  });
+
+  it("outputs the function OCIDs, target instance OCIDs, management address, commands and crontab", () => {
+    const o = rendered.outputs;
+    expect(Object.keys(o)).toEqual(
+      expect.arrayContaining([
+        "start_function_id",
+        "stop_function_id",
+        "target_instance_ids",
+        "management_public_ip",
+        "management_private_ip",
+        "fn_invoke_commands",
+        "oci_invoke_commands",
+        "crontab",
+        "application_name",
+        "fn_registry",
+      ]),
+    );
+    const startId = text(o.start_function_id);
+    const stopId = text(o.stop_function_id);
+    expect(startId).toMatch(/^ocid1\.fnfunc\./);
+    expect(o.target_instance_ids).toHaveLength(1);
+    expect(o.management_public_ip).toBe("203.0.113.10");
+    const body = `{"compartment_id":"${TARGET_COMPARTMENT}","freeform_tags":{"power-schedule":"office-hours"}}`;
+    expect(o.fn_invoke_commands).toEqual({
+      start: `echo '${body}' | fn invoke compute-power-app start-compute`,
+      stop: `echo '${body}' | fn invoke compute-power-app stop-compute`,
+    });
+    expect(o.oci_invoke_commands).toEqual({
+      start: `oci fn function invoke --function-id ${startId} --file - --body '${body}'`,
+      stop: `oci fn function invoke --function-id ${stopId} --file - --body '${body}'`,
+    });
+    expect(o.fn_registry).toBe("fra.ocir.io/stubnamespace/oci-compute-power");
+  });
+
+  it("holds no tenancy-wide manage and nothing tenancy-wide at all", () => {
+    const all = Object.values(statements(rendered)).flat();
+    expect(all.length).toBe(5);
+    for (const s of all) {
+      expect(s).not.toMatch(/\bmanage\b/i);
+      expect(s).not.toMatch(/all-resources/i);
+      expect(s).not.toMatch(/\bin tenancy\b/i);
+      expect(s).toMatch(
+        /^Allow (dynamic-group compute-power-(functions|management)|service faas) to (use|read) /,
+      );
+    }
+  });
+
+  it("lets the functions only list, read, start and stop instances in the target compartment", () => {
+    const policy = resource(rendered, "oci_identity_policy.functions_compute");
+    expect(policy.compartment_id).toBe(TARGET_COMPARTMENT);
+    expect(policy.statements).toEqual([
+      `Allow dynamic-group compute-power-functions to use instances in compartment id ${TARGET_COMPARTMENT} where any {request.permission = 'INSTANCE_INSPECT', request.permission = 'INSTANCE_READ', request.permission = 'INSTANCE_POWER_ACTIONS'}`,
+    ]);
+    const forFunctions = Object.values(statements(rendered))
+      .flat()
+      .filter((s) => s.includes("dynamic-group compute-power-functions "));
+    expect(forFunctions).toEqual(policy.statements);
+  });
+
+  it("lets the management instance only read and invoke the two functions", () => {
+    const startId = text(rendered.outputs.start_function_id);
+    const stopId = text(rendered.outputs.stop_function_id);
+    const only = `where any {target.function.id = '${startId}', target.function.id = '${stopId}'}`;
+    const policy = resource(rendered, "oci_identity_policy.management_invoke");
+    expect(policy.compartment_id).toBe(APP_COMPARTMENT);
+    expect(policy.statements).toEqual([
+      `Allow dynamic-group compute-power-management to use fn-invocation in compartment id ${APP_COMPARTMENT} ${only}`,
+      `Allow dynamic-group compute-power-management to read fn-function in compartment id ${APP_COMPARTMENT} ${only}`,
+    ]);
+  });
+
+  it("lets the Functions service read only the two repositories", () => {
+    const policy = resource(rendered, "oci_identity_policy.functions_service");
+    expect(policy.statements).toEqual([
+      `Allow service faas to read repos in compartment id ${APP_COMPARTMENT} where any {target.repo.name = 'oci-compute-power/start-compute', target.repo.name = 'oci-compute-power/stop-compute'}`,
+      `Allow service faas to use virtual-network-family in compartment id ${APP_COMPARTMENT}`,
+    ]);
+  });
+
+  it("matches exactly the two functions and exactly the management instance in the dynamic groups", () => {
+    const startId = text(rendered.outputs.start_function_id);
+    const stopId = text(rendered.outputs.stop_function_id);
+    const functions = resource(rendered, "oci_identity_dynamic_group.functions");
+    expect(functions.compartment_id).toBe(REQUIRED_VARIABLES.tenancy_ocid);
+    expect(functions.matching_rule).toBe(`ANY {resource.id = '${startId}', resource.id = '${stopId}'}`);
+    const management = resource(rendered, "oci_identity_dynamic_group.management");
+    expect(management.matching_rule).toBe(
+      `ANY {instance.id = '${text(rendered.outputs.management_instance_id)}'}`,
+    );
+  });
+
+  it("configures the application with the guardrail and the functions with image, memory and timeout", () => {
+    const app = resource(rendered, "oci_functions_application.this");
+    expect(app.config).toEqual({ ALLOWED_COMPARTMENT_IDS: TARGET_COMPARTMENT });
+    const functions = resource(rendered, "oci_functions_function.this");
+    expect(functions.start).toMatchObject({
+      display_name: "start-compute",
+      image: REQUIRED_VARIABLES.start_function_image,
+      memory_in_mbs: 256,
+      timeout_in_seconds: 300,
+      application_id: app.id,
+    });
+    expect(functions.stop).toMatchObject({
+      display_name: "stop-compute",
+      image: REQUIRED_VARIABLES.stop_function_image,
+    });
+  });
+
+  it("creates a tagged target instance in the target compartment and a flexible management instance", () => {
+    const [target] = resourceList(rendered, "oci_core_instance.target");
+    expect(target).toMatchObject({
+      compartment_id: TARGET_COMPARTMENT,
+      shape: "VM.Standard.E4.Flex",
+      freeform_tags: { project: "oci-compute-power", "power-schedule": "office-hours" },
+    });
+    const management = resource(rendered, "oci_core_instance.management");
+    expect(management).toMatchObject({
+      compartment_id: APP_COMPARTMENT,
+      availability_domain: "Uocm:EU-FRANKFURT-1-AD-1",
+    });
+  });
+
+  it("renders cloud-init with the OCI CLI, schedule.sh and the crontab", () => {
+    const management = resource(rendered, "oci_core_instance.management");
+    const metadata = management.metadata;
+    expect(isObject(metadata)).toBe(true);
+    const userData = Buffer.from(text(isObject(metadata) ? metadata.user_data : null), "base64").toString(
+      "utf8",
+    );
+    expect(userData.startsWith("#cloud-config\n")).toBe(true);
+    expect(userData).toContain("'oci-cli==3.95.1'");
+    expect(userData).toContain("python3 -m venv /opt/oci-cli");
+    expect(userData).toContain("[crontab, -u, opc, /etc/oci-compute-power/crontab]");
+    expect(userData).toContain("- path: /opt/oci-compute-power/schedule.sh");
+    expect(userData).toContain('[install, -d, -o, opc, -g, opc, -m, "0750", "/var/log/oci-compute-power"]');
+    const b64 = [...userData.matchAll(/^ {4}content: (\S+)$/gm)].map((m) =>
+      Buffer.from(m[1] ?? "", "base64").toString("utf8"),
+    );
+    expect(b64).toEqual([
+      readFileSync(join(repoRoot, "scripts/schedule.sh"), "utf8"),
+      text(rendered.outputs.crontab),
+    ]);
+    expect(metadata).not.toHaveProperty("ssh_authorized_keys");
+  });
+
+  it("renders the default schedules as valid cron lines calling schedule.sh with the function OCIDs", () => {
+    const crontab = text(rendered.outputs.crontab);
+    const entries = cronEntries(crontab);
+    expect(entries).toHaveLength(2);
+    const ids = [text(rendered.outputs.start_function_id), text(rendered.outputs.stop_function_id)];
+    for (const [i, entry] of entries.entries()) {
+      expect(entry.tz).toBe("UTC");
+      expect(entry.fields.every((f, index) => validCronField(f, index))).toBe(true);
+      expect(entry.command.startsWith("/opt/oci-compute-power/schedule.sh --name ")).toBe(true);
+      expect(entry.command).toContain(`--function-id ${ids[i]} `);
+    }
+    expect(crontab).toContain("OCI_BIN=/opt/oci-cli/bin/oci\n");
+  });
+
+  it("renders the same crontab as scripts/crontab.sh for the default schedules", async () => {
+    const expected = generatorCrontab(
+      await defaultSchedules(),
+      text(rendered.outputs.start_function_id),
+      text(rendered.outputs.stop_function_id),
+      TARGET_COMPARTMENT,
+    );
+    expect(rendered.outputs.crontab).toBe(expected);
+  });
+
+  it("renders the same crontab as scripts/crontab.sh for awkward schedules", async () => {
+    const schedules: Json = [
+      {
+        name: "stop-night",
+        cron: "30  22 * * mon-fri",
+        time_zone: "Europe/Paris",
+        function: "stop",
+        body: {
+          freeform_tags: { team: "o'brien 100% <ops> & co" },
+          action: "STOP",
+          wait: false,
+          timeout_seconds: 120,
+        },
+      },
+      {
+        name: "start-two",
+        cron: "*/15 6-8 1,15 * *",
+        time_zone: "America/New_York",
+        function: "start",
+        body: { instance_ids: ["ocid1.instance.oc1..a", "ocid1.instance.oc1..b"], dry_run: true },
+      },
+      {
+        name: "elsewhere",
+        cron: "0 7 * jan-mar 0",
+        time_zone: "UTC",
+        function: "start",
+        body: {
+          compartment_id: "ocid1.compartment.oc1..other",
+          defined_tags: { Ops: { Schedule: "weekday" } },
+        },
+      },
+    ];
+    const custom = await renderTerraform({
+      ...REQUIRED_VARIABLES,
+      target_compartment_ocid: TARGET_COMPARTMENT,
+      schedules,
+    });
+    expect(custom.stderr).toBe("");
+    expect(custom.code).toBe(0);
+    const expected = generatorCrontab(
+      schedules,
+      text(custom.outputs.start_function_id),
+      text(custom.outputs.stop_function_id),
+      TARGET_COMPARTMENT,
+    );
+    expect(custom.outputs.crontab).toBe(expected);
+    expect(cronEntries(text(custom.outputs.crontab)).map((e) => e.tz)).toEqual([
+      "Europe/Paris",
+      "America/New_York",
+      "UTC",
+    ]);
+  });
+});
+
+describe("terraform/ variables refuse bad values (real validation blocks)", () => {
+  const schedule = { name: "s", cron: "0 7 * * *", time_zone: "UTC", function: "start", body: {} };
+  it.each<[string, Record<string, Json>, string]>([
+    [
+      "SSH from anywhere",
+      { ssh_ingress_cidr: "0.0.0.0/0" },
+      "ssh_ingress_cidr must be a CIDR block narrower than /0",
+    ],
+    [
+      "a function timeout above 300 s",
+      { function_timeout_in_seconds: 301 },
+      "function_timeout_in_seconds must be between 5 and 300",
+    ],
+    [
+      "an unsupported function memory",
+      { function_memory_in_mbs: 100 },
+      "function_memory_in_mbs must be one of",
+    ],
+    [
+      "a 4-field cron",
+      { schedules: [{ ...schedule, cron: "0 7 * *" }] },
+      "Each schedule cron must have 5 fields",
+    ],
+    [
+      "an unknown function",
+      { schedules: [{ ...schedule, function: "restart" }] },
+      'Each schedule function must be "start" or "stop"',
+    ],
+    ["duplicate schedule names", { schedules: [schedule, schedule] }, "Schedule names must be unique"],
+    ["a bad schedule name", { schedules: [{ ...schedule, name: "Not OK" }] }, "Each schedule name must be"],
+    [
+      "a bad time zone",
+      { schedules: [{ ...schedule, time_zone: "CET+1 " }] },
+      "Each schedule time_zone must be an IANA name",
+    ],
+    [
+      "ALLOWED_COMPARTMENT_IDS in function_config",
+      { function_config: { ALLOWED_COMPARTMENT_IDS: "x" } },
+      "do not set it in function_config",
+    ],
+  ])("refuses %s", async (_label, overrides, message) => {
+    const result = await renderTerraform({ ...REQUIRED_VARIABLES, ...overrides });
+    expect(result.code).not.toBe(0);
+    expect(result.stderr.replace(/\s+/g, " ")).toContain(message);
+  });
+});
+
+describe("terraform/ network and targets options", () => {
+  it("uses existing subnets instead of creating a VCN", async () => {
+    const result = await renderTerraform({
+      ...REQUIRED_VARIABLES,
+      existing_functions_subnet_id: "ocid1.subnet.oc1..functions",
+      existing_management_subnet_id: "ocid1.subnet.oc1..management",
+      target_instance_count: 0,
+    });
+    expect(result.stderr).toBe("");
+    expect(result.code).toBe(0);
+    for (const address of [
+      "oci_core_vcn.this",
+      "oci_core_subnet.functions",
+      "oci_core_nat_gateway.this",
+      "oci_core_security_list.management",
+    ]) {
+      expect(resourceList(result, address)).toEqual([]);
+    }
+    expect(resource(result, "oci_functions_application.this").subnet_ids).toEqual([
+      "ocid1.subnet.oc1..functions",
+    ]);
+    expect(result.outputs.target_instance_ids).toEqual([]);
+  });
+
+  it("creates a private VCN with NAT and service gateways, and a public management subnet by default", async () => {
+    const result = await renderTerraform({
+      ...REQUIRED_VARIABLES,
+      target_instance_count: 3,
+      ssh_ingress_cidr: "203.0.113.7/32",
+    });
+    expect(result.code).toBe(0);
+    expect(resourceList(result, "oci_core_vcn.this")).toHaveLength(1);
+    expect(resourceList(result, "oci_core_nat_gateway.this")).toHaveLength(1);
+    expect(resourceList(result, "oci_core_service_gateway.this")).toHaveLength(1);
+    expect(resourceList(result, "oci_core_internet_gateway.this")).toHaveLength(1);
+    const [functionsSubnet] = resourceList(result, "oci_core_subnet.functions");
+    expect(functionsSubnet).toMatchObject({ prohibit_public_ip_on_vnic: true });
+    const [managementSubnet] = resourceList(result, "oci_core_subnet.management");
+    expect(managementSubnet).toMatchObject({ prohibit_public_ip_on_vnic: false });
+    expect(result.outputs.target_instance_ids).toHaveLength(3);
+    expect(result.outputs.ssh_command).toBe("ssh opc@203.0.113.10");
+  });
+
+  it("keeps the management instance private without a public IP", async () => {
+    const result = await renderTerraform({ ...REQUIRED_VARIABLES, management_assign_public_ip: false });
+    expect(result.code).toBe(0);
+    expect(resourceList(result, "oci_core_internet_gateway.this")).toEqual([]);
+    const [managementSubnet] = resourceList(result, "oci_core_subnet.management");
+    const [privateRoutes] = resourceList(result, "oci_core_route_table.private");
+    expect(managementSubnet).toMatchObject({ prohibit_public_ip_on_vnic: true });
+    expect(isObject(managementSubnet) && isObject(privateRoutes) ? managementSubnet.route_table_id : "").toBe(
+      isObject(privateRoutes) ? privateRoutes.id : "missing",
+    );
+    // Terraform leaves a null output out of `terraform output -json`.
+    expect(result.outputs.management_public_ip ?? null).toBeNull();
+    expect(result.outputs.ssh_command).toBe("SSH is closed (ssh_ingress_cidr is null)");
+  });
+});
