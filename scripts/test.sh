@@ -27,6 +27,7 @@ report=$(mktemp -d)/vitest.json
 status=0
 npx vitest run --reporter=default --reporter=json --outputFile.json="$report" "$@" || status=$?
 # One plain closing line, whatever the reporter printed above it.
+# shellcheck disable=SC2016 # the ${...} below are JavaScript template literals, not shell expansions
 node -e '
   const r = JSON.parse(require("fs").readFileSync(process.argv[1], "utf8"));
   const skipped = r.numPendingTests + r.numTodoTests;
