@@ -1,27 +1,52 @@
 /**
  * npm run build: bundles each function into <fn>/dist/func.js (CommonJS, Node 20, minified, one
  * self-contained file) plus <fn>/dist/package.json {"type":"commonjs"} so the bundle runs under plain
- * `node <fn>/dist/func.js` here (the repo's package.json says "type": "module") and in the image.
+ * `node <fn>/dist/func.js` here (the repo's package.json says "type": "module") and in the image
+ * (where func.js sits alone and .js means CommonJS anyway).
  * A metafile (<fn>/dist/meta.json) records what the bundle is made of (npm run bench reports it).
  *
- * Cold start is dominated by reading and compiling the OCI SDK, so the build slims it without
- * changing any code path we use (see slimOci below):
- * - oci-core's client.js holds four service clients; only ComputeClient is kept.
- * - oci-core's model index loads ~720 model modules eagerly; it is replaced by lazy getters for the
- *   models reachable from Instance and InstancePowerActionDetails (what our three operations touch).
+ * Cold start is dominated by reading, compiling and evaluating the OCI SDK, so the build slims it
+ * without changing any code path we use (slimOci below):
+ * - oci-core's client.js holds four service clients; only ComputeClient is kept, and only the members
+ *   our adapter calls (getInstance, instanceAction, listInstances, endpoint/region plumbing).
+ * - oci-core's model index loads ~720 model modules eagerly; it becomes lazy getters for the models
+ *   reachable from Instance and InstancePowerActionDetails (what those three operations touch).
+ * - oci-common's index without the parts no path of ours reaches (OKE workload identity, session
+ *   tokens, paginators, chunked uploads).
  * - the Compute waiters (and oci-workrequests behind them) are never created: stubbed.
- * - isomorphic-fetch / node-fetch / es6-promise polyfills: Node 20 has fetch and Promise built in.
+ * - isomorphic-fetch / es6-promise polyfills: Node 20 has fetch and Promise; node-fetch is mapped to
+ *   the built-in fetch (with Node-stream bodies, as oci-common expects); jsonwebtoken (only ever
+ *   asked to decode) and uuid get small node:crypto-based stand-ins.
+ * - the global Headers (which loads undici) is replaced by src/shims/headers.ts in bundled code; our
+ *   transport speaks node:http.
  */
 import { mkdir, readFile, writeFile } from "node:fs/promises";
 import { dirname, join, resolve } from "node:path";
-import { fileURLToPath } from "node:url";
+import { fileURLToPath, pathToFileURL } from "node:url";
 import { build, type Plugin } from "esbuild";
+import ts from "typescript";
 
 const root = resolve(dirname(fileURLToPath(import.meta.url)), "..");
 const functions = ["start-compute", "stop-compute"] as const;
 const MODEL_SEEDS = ["Instance", "InstancePowerActionDetails"];
 
 const STUBS: Record<string, string> = {
+  // oci-common only decodes tokens (never verifies them locally): a decoder without jsonwebtoken's
+  // key-validation machinery (and semver) behind it.
+  jsonwebtoken: [
+    "function part(s) { return JSON.parse(Buffer.from(s, 'base64url').toString('utf8')); }",
+    "exports.decode = function decode(token, options) {",
+    "  if (typeof token !== 'string') return null;",
+    "  const parts = token.split('.');",
+    "  if (parts.length !== 3) return null;",
+    "  let header, payload;",
+    "  try { header = part(parts[0]); payload = part(parts[1]); } catch { return null; }",
+    "  if (!payload || typeof payload !== 'object') return null;",
+    "  return options && options.complete ? { header, payload, signature: parts[2] } : payload;",
+    "};",
+  ].join("\n"),
+  // Request ids and retry tokens: random UUIDs from node:crypto (same format as uuid's v1/v4).
+  uuid: 'const { randomUUID } = require("node:crypto"); exports.v1 = exports.v4 = () => randomUUID();',
   "isomorphic-fetch": "module.exports = {};",
   "es6-promise": "exports.polyfill = function () {}; exports.Promise = Promise;",
   // oci-common reads node-fetch bodies as Node streams (instance principal certificates).
@@ -43,17 +68,29 @@ const STUBS: Record<string, string> = {
 const WAITER = /oci-core[\\/]lib[\\/](compute|computemanagement|blockstorage|virtualnetwork)-waiter\.js$/;
 const CLIENT = /oci-core[\\/]lib[\\/]client\.js$/;
 const MODEL_INDEX = /oci-core[\\/]lib[\\/]model[\\/]index\.js$/;
+const OCI_COMMON_INDEX = /oci-common[\\/]index\.js$/;
 
 function fail(message: string): never {
-  throw new Error(`build: ${message} (oci-core changed shape? update scripts/build.ts)`);
+  throw new Error(`build: ${message} (the OCI SDK changed shape? update scripts/build.ts)`);
 }
 
+const LAZY_PREAMBLE = [
+  '"use strict";',
+  'Object.defineProperty(exports, "__esModule", { value: true });',
+  "function lazy(name, load) {",
+  "  Object.defineProperty(exports, name, { enumerable: true, configurable: true, get() {",
+  "    const value = load();",
+  "    Object.defineProperty(exports, name, { enumerable: true, value });",
+  "    return value;",
+  "  } });",
+  "}",
+];
+
 /** Keeps the preamble (helpers + requires) and the ComputeClient section of oci-core's client.js. */
-export function computeClientOnly(source: string): string {
+function computeClientOnly(source: string): string {
   const banner = source.indexOf("// ===============================================");
   const start = source.indexOf("var ComputeApiKeys;");
-  const endMarker = "exports.ComputeClient = ComputeClient;";
-  const end = source.indexOf(endMarker);
+  const end = source.indexOf("exports.ComputeClient = ComputeClient;");
   const next = source.indexOf("var ComputeManagementApiKeys;");
   if (banner < 0 || start < 0 || end < 0 || next < end) fail("client.js markers not found");
   const preamble = source
@@ -65,6 +102,48 @@ export function computeClientOnly(source: string): string {
     .replace(/^const (blockstorage|computemanagement|virtualnetwork)_waiter_1 = .*$/gm, "")
     .replace(/^const Breaker = require\("opossum"\);$/m, "");
   return `${preamble}\n${source.slice(start, next)}`;
+}
+
+/** ComputeClient members our adapter uses, plus what its constructor and setters need. */
+const COMPUTE_CLIENT_MEMBERS = new Set([
+  "constructor",
+  "endpoint",
+  "logger",
+  "useRealmSpecificEndpointTemplate",
+  "region",
+  "regionId",
+  "enableDualstackEndpoint",
+  "shutdownCircuitBreaker",
+  "close",
+  "getInstance",
+  "instanceAction",
+  "listInstances",
+]);
+
+/** Drops every other ComputeClient method (hundreds of operations we never call). */
+function trimComputeClient(source: string): string {
+  const file = ts.createSourceFile("client.js", source, ts.ScriptTarget.ES2022, true, ts.ScriptKind.JS);
+  const cls = file.statements.find(
+    (st): st is ts.ClassDeclaration => ts.isClassDeclaration(st) && st.name?.text === "ComputeClient",
+  );
+  if (!cls) fail("class ComputeClient not found");
+  const cuts: [number, number][] = [];
+  const kept = new Set<string>();
+  for (const member of cls.members) {
+    const name = ts.isConstructorDeclaration(member) ? "constructor" : member.name?.getText(file);
+    if (name && COMPUTE_CLIENT_MEMBERS.has(name)) kept.add(name);
+    else cuts.push([member.getFullStart(), member.getEnd()]);
+  }
+  for (const needed of ["constructor", "getInstance", "instanceAction", "listInstances", "endpoint"]) {
+    if (!kept.has(needed)) fail(`ComputeClient.${needed} not found`);
+  }
+  let out = "";
+  let at = 0;
+  for (const [from, to] of cuts) {
+    out += source.slice(at, from);
+    at = to;
+  }
+  return out + source.slice(at);
 }
 
 /** A model index with lazy getters for the models reachable from the seeds. */
@@ -91,25 +170,123 @@ async function lazyModelIndex(indexPath: string): Promise<string> {
   }
   const lines = [...needed]
     .sort()
-    .map((name) => `lazy(${JSON.stringify(name)}, () => require("./${files.get(name)}"));`);
-  return [
-    '"use strict";',
-    'Object.defineProperty(exports, "__esModule", { value: true });',
-    "function lazy(name, load) {",
-    "  Object.defineProperty(exports, name, { enumerable: true, configurable: true, get() {",
-    "    const value = load()[name];",
-    "    Object.defineProperty(exports, name, { enumerable: true, value });",
-    "    return value;",
-    "  } });",
-    "}",
-    ...lines,
-  ].join("\n");
+    .map(
+      (name) =>
+        `lazy(${JSON.stringify(name)}, () => require("./${files.get(name)}")[${JSON.stringify(name)}]);`,
+    );
+  return [...LAZY_PREAMBLE, ...lines].join("\n");
 }
 
-const slimOci: Plugin = {
+/**
+ * oci-common's exports as [module, property] (null: the module namespace itself). Left out, and so
+ * not bundled: OKE workload identity, session-token auth, paginators, chunked uploads.
+ */
+const OCI_COMMON_EXPORTS: Record<string, [string, string | null]> = {
+  utils: ["./lib/utils", null],
+  Region: ["./lib/region", "Region"],
+  Realm: ["./lib/realm", "Realm"],
+  EndpointBuilder: ["./lib/endpoint-builder", "EndpointBuilder"],
+  LOG: ["./lib/log", "LOG"],
+  Constants: ["./lib/constants", "default"],
+  CircuitBreaker: ["./lib/circuit-breaker", "default"],
+  ExponentialBackoffDelayStrategy: ["./lib/waiter", "ExponentialBackoffDelayStrategy"],
+  MaxTimeTerminationStrategy: ["./lib/waiter", "MaxTimeTerminationStrategy"],
+  genericWaiter: ["./lib/waiter", "genericWaiter"],
+  genericTerminalConditionWaiter: ["./lib/waiter", "genericTerminalConditionWaiter"],
+  MaxAttemptsTerminationStrategy: ["./lib/waiter", "MaxAttemptsTerminationStrategy"],
+  FixedTimeDelayStrategy: ["./lib/waiter", "FixedTimeDelayStrategy"],
+  GenericRetrier: ["./lib/retrier", "GenericRetrier"],
+  NoRetryConfigurationDetails: ["./lib/retrier", "NoRetryConfigurationDetails"],
+  OciSdkDefaultRetryConfiguration: ["./lib/retrier", "OciSdkDefaultRetryConfiguration"],
+  InstancePrincipalsAuthenticationDetailsProviderBuilder: [
+    "./lib/auth/instance-principals-authentication-detail-provider",
+    "default",
+  ],
+  ResourcePrincipalAuthenticationDetailsProvider: [
+    "./lib/auth/resource-principal-authentication-details-provider",
+    "default",
+  ],
+  AbstractRequestingAuthenticationDetailsProvider: [
+    "./lib/auth/abstract-requesting-authentication-detail-provider",
+    "default",
+  ],
+  ConfigFileAuthenticationDetailsProvider: [
+    "./lib/auth/config-file-auth",
+    "ConfigFileAuthenticationDetailsProvider",
+  ],
+  ConfigFileReader: ["./lib/config-file-reader", "ConfigFileReader"],
+  composeRequest: ["./lib/request-generator", "composeRequest"],
+  composeResponse: ["./lib/response-generator", "composeResponse"],
+  developerToolConfiguration: ["./lib/developertoolconfiguration", null],
+  SimpleAuthenticationDetailsProvider: ["./lib/auth/auth", "SimpleAuthenticationDetailsProvider"],
+  isRegionProvider: ["./lib/auth/auth", "isRegionProvider"],
+  FetchHttpClient: ["./lib/http", "FetchHttpClient"],
+  OciError: ["./lib/error", "OciError"],
+  DefaultRequestSigner: ["./lib/signer", "DefaultRequestSigner"],
+  getStringFromResponseBody: ["./lib/helper", "getStringFromResponseBody"],
+  handleErrorResponse: ["./lib/helper", "handleErrorResponse"],
+  mapContainer: ["./lib/helper", "mapContainer"],
+  handleErrorBody: ["./lib/helper", "handleErrorBody"],
+  convertStringToType: ["./lib/helper", "convertStringToType"],
+  byteLength: ["./lib/helper", "byteLength"],
+  ObjectSerializer: ["./lib/object-serializer", "ObjectSerializer"],
+  Range: ["./lib/range", "Range"],
+};
+
+/**
+ * The package's modules have require cycles that only resolve in the order its index loads them,
+ * so the replacement loads the kept modules in that same order (on first use of any export).
+ */
+const OCI_COMMON_LOAD_ORDER = [
+  "./lib/auth/auth",
+  "./lib/error",
+  "./lib/signer",
+  "./lib/helper",
+  "./lib/http",
+  "./lib/object-serializer",
+  "./lib/range",
+  "./lib/utils",
+  "./lib/region",
+  "./lib/realm",
+  "./lib/endpoint-builder",
+  "./lib/log",
+  "./lib/constants",
+  "./lib/circuit-breaker",
+  "./lib/waiter",
+  "./lib/retrier",
+  "./lib/auth/instance-principals-authentication-detail-provider",
+  "./lib/auth/resource-principal-authentication-details-provider",
+  "./lib/auth/abstract-requesting-authentication-detail-provider",
+  "./lib/auth/config-file-auth",
+  "./lib/config-file-reader",
+  "./lib/request-generator",
+  "./lib/response-generator",
+  "./lib/developertoolconfiguration",
+];
+
+function slimOciCommonIndex(): string {
+  const used = new Set(Object.values(OCI_COMMON_EXPORTS).map(([path]) => path));
+  for (const path of used)
+    if (!OCI_COMMON_LOAD_ORDER.includes(path)) fail(`${path} has no place in the load order`);
+  const lines = [
+    '"use strict";',
+    'Object.defineProperty(exports, "__esModule", { value: true });',
+    "const m = {};",
+    ...OCI_COMMON_LOAD_ORDER.map((path) => `m[${JSON.stringify(path)}] = require(${JSON.stringify(path)});`),
+    ...Object.entries(OCI_COMMON_EXPORTS).map(([name, [path, property]]) => {
+      const value = property
+        ? `m[${JSON.stringify(path)}][${JSON.stringify(property)}]`
+        : `m[${JSON.stringify(path)}]`;
+      return `exports[${JSON.stringify(name)}] = ${value};`;
+    }),
+  ];
+  return lines.join("\n");
+}
+
+export const slimOci: Plugin = {
   name: "slim-oci",
   setup(b) {
-    b.onResolve({ filter: /^(isomorphic-fetch|es6-promise|node-fetch)$/ }, (args) => ({
+    b.onResolve({ filter: /^(isomorphic-fetch|es6-promise|node-fetch|jsonwebtoken|uuid)$/ }, (args) => ({
       path: args.path,
       namespace: "stub",
     }));
@@ -124,12 +301,17 @@ const slimOci: Plugin = {
       loader: "js",
     }));
     b.onLoad({ filter: CLIENT }, async (args) => ({
-      contents: computeClientOnly(await readFile(args.path, "utf8")),
+      contents: trimComputeClient(computeClientOnly(await readFile(args.path, "utf8"))),
       loader: "js",
       resolveDir: dirname(args.path),
     }));
     b.onLoad({ filter: MODEL_INDEX }, async (args) => ({
       contents: await lazyModelIndex(args.path),
+      loader: "js",
+      resolveDir: dirname(args.path),
+    }));
+    b.onLoad({ filter: OCI_COMMON_INDEX }, (args) => ({
+      contents: slimOciCommonIndex(),
       loader: "js",
       resolveDir: dirname(args.path),
     }));
@@ -151,6 +333,7 @@ async function bundle(fn: (typeof functions)[number]): Promise<{ bytes: number }
     metafile: true,
     logLevel: "warning",
     plugins: [slimOci],
+    inject: [join(root, "src/shims/headers.ts")],
   });
   await writeFile(join(outdir, "meta.json"), JSON.stringify(result.metafile));
   await writeFile(join(outdir, "package.json"), `${JSON.stringify({ type: "commonjs" })}\n`);
@@ -158,7 +341,10 @@ async function bundle(fn: (typeof functions)[number]): Promise<{ bytes: number }
   return { bytes: output?.bytes ?? 0 };
 }
 
-for (const fn of functions) {
-  const { bytes } = await bundle(fn);
-  process.stdout.write(`${fn}/dist/func.js ${(bytes / 1024).toFixed(0)} KiB\n`);
+// Run as a script (npm run build); importing this module (e.g. for slimOci) builds nothing.
+if (process.argv[1] && import.meta.url === pathToFileURL(resolve(process.argv[1])).href) {
+  for (const fn of functions) {
+    const { bytes } = await bundle(fn);
+    process.stdout.write(`${fn}/dist/func.js ${(bytes / 1024).toFixed(0)} KiB\n`);
+  }
 }

@@ -10,6 +10,12 @@
  */
 import { AsyncLocalStorage } from "node:async_hooks";
 import {
+  Agent as HttpAgent,
+  request as httpRequest,
+  type IncomingHttpHeaders,
+  type RequestOptions,
+} from "node:http";
+import {
   type AuthenticationDetailsProvider,
   DefaultRequestSigner,
   type HttpClient,
@@ -122,8 +128,73 @@ export function mapNetworkError(error: unknown, aborted: boolean): ComputeError 
   );
 }
 
-const NEUTRAL = (): Response =>
-  new Response("null", { status: 200, headers: { "content-type": "application/json" } });
+/** What the SDK reads from a response: status, headers.get, json(). */
+function sdkResponse(status: number, text: string, headers: IncomingHttpHeaders): Response {
+  const lite = {
+    status,
+    ok: status >= 200 && status < 300,
+    statusText: "",
+    headers: {
+      get: (name: string): string | null => {
+        const v = headers[name.toLowerCase()];
+        return v === undefined ? null : Array.isArray(v) ? v.join(", ") : v;
+      },
+    },
+    json: async (): Promise<unknown> => (text === "" ? null : JSON.parse(text)),
+    text: async (): Promise<string> => text,
+  };
+  return lite as unknown as Response;
+}
+
+/** A neutral answer for the SDK when the real one was a failure we recorded. */
+const NEUTRAL = (): Response => sdkResponse(200, "null", {});
+
+interface RawAnswer {
+  status: number;
+  headers: IncomingHttpHeaders;
+  text: string;
+}
+
+const agents = {
+  http: new HttpAgent({ keepAlive: true, maxSockets: 64 }),
+  https: undefined as import("node:https").Agent | undefined,
+};
+
+async function transportFor(url: URL): Promise<{ request: typeof httpRequest; agent: HttpAgent }> {
+  if (url.protocol === "http:") return { request: httpRequest, agent: agents.http };
+  // Loaded only for real OCI (TLS): the emulator and the tests speak plain HTTP on loopback.
+  const https = await import("node:https");
+  agents.https ??= new https.Agent({ keepAlive: true, maxSockets: 64 });
+  return { request: https.request as unknown as typeof httpRequest, agent: agents.https };
+}
+
+/** One HTTP exchange over node:http(s) with keep-alive, honouring the caller's AbortSignal. */
+async function exchange(
+  method: string,
+  uri: string,
+  headers: Record<string, string>,
+  body: string | undefined,
+  signal: AbortSignal | undefined,
+): Promise<RawAnswer> {
+  const url = new URL(uri);
+  const { request, agent } = await transportFor(url);
+  return await new Promise<RawAnswer>((resolve, reject) => {
+    const options: RequestOptions = { method, headers, agent };
+    if (signal) options.signal = signal;
+    const req = request(url, options, (res) => {
+      let text = "";
+      res.setEncoding("utf8");
+      res.on("data", (chunk: string) => {
+        text += chunk;
+      });
+      res.on("end", () => resolve({ status: res.statusCode ?? 0, headers: res.headers, text }));
+      res.on("error", reject);
+      res.on("aborted", () => reject(Object.assign(new Error("response aborted"), { code: "ECONNRESET" })));
+    });
+    req.on("error", reject);
+    req.end(body);
+  });
+}
 
 /** The transport: signs, sends with the caller's AbortSignal, records failures for the adapter. */
 export class RecordingHttpClient implements HttpClient {
@@ -149,29 +220,25 @@ export class RecordingHttpClient implements HttpClient {
       };
       return NEUTRAL();
     }
-    let response: Response;
+    const headers: Record<string, string> = {};
+    req.headers.forEach((value, name) => {
+      headers[name] = value;
+    });
+    let answer: RawAnswer;
     try {
-      const init: RequestInit = { method: req.method, headers: req.headers };
-      if (body !== undefined) init.body = body;
-      if (slot?.signal) init.signal = slot.signal;
-      response = await fetch(req.uri, init);
+      answer = await exchange(req.method, req.uri, headers, body, slot?.signal);
     } catch (error) {
       if (!slot) throw error;
       slot.networkError = error;
       return NEUTRAL();
     }
-    if (response.ok || !slot) return response;
-    let text = "";
-    try {
-      text = await response.text();
-    } catch (error) {
-      slot.networkError = error;
-      return NEUTRAL();
+    if ((answer.status >= 200 && answer.status < 300) || !slot) {
+      return sdkResponse(answer.status, answer.text, answer.headers);
     }
     let serviceCode: string | undefined;
-    let message = text.slice(0, 300) || response.statusText;
+    let message = answer.text.slice(0, 300) || `HTTP ${answer.status}`;
     try {
-      const parsed: unknown = JSON.parse(text);
+      const parsed: unknown = JSON.parse(answer.text);
       if (parsed && typeof parsed === "object") {
         const p = parsed as { code?: unknown; message?: unknown };
         if (typeof p.code === "string") serviceCode = p.code;
@@ -180,12 +247,16 @@ export class RecordingHttpClient implements HttpClient {
     } catch {
       // not JSON: keep the text
     }
+    const header = (name: string): string | undefined => {
+      const v = answer.headers[name];
+      return Array.isArray(v) ? v[0] : v;
+    };
     slot.failure = {
-      status: response.status,
+      status: answer.status,
       serviceCode,
       message,
-      opcRequestId: response.headers.get("opc-request-id") ?? undefined,
-      retryAfterMs: parseRetryAfter(response.headers.get("retry-after")),
+      opcRequestId: header("opc-request-id"),
+      retryAfterMs: parseRetryAfter(header("retry-after") ?? null),
     };
     return NEUTRAL();
   }
