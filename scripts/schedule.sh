@@ -2,7 +2,7 @@
 # schedule.sh: one scheduled run of start-compute or stop-compute, as cron runs it on the management
 # instance. It invokes the function with the OCI CLI:
 #
-#   oci --auth instance_principal fn function invoke --function-id <ocid> --file <response> --body '<json>'
+#   oci --auth instance_principal --read-timeout 330 fn function invoke --function-id <ocid> --file <response> --body '<json>'
 #
 # takes a lock so runs of one schedule never overlap, appends one timestamped JSON line per run to
 # <log-dir>/<name>.log (rotated by size), and exits non-zero when the invoke fails or the function
@@ -19,6 +19,11 @@
 #                        (default $SCHEDULE_LOG_DIR, else $HOME/.local/state/oci-compute-power)
 #   --max-bytes N        rotate <name>.log once it reaches N bytes (default $SCHEDULE_LOG_MAX_BYTES or 1048576)
 #   --keep N             rotated files kept: <name>.log.1 .. <name>.log.N (default $SCHEDULE_LOG_KEEP or 5)
+#   --read-timeout N     the CLI's --read-timeout in seconds: how long it waits for the function's answer
+#                        (default $SCHEDULE_READ_TIMEOUT or 330; the CLI's own default of 60 is shorter
+#                        than a function may run, up to 300 s)
+#   --timeout N          kill the CLI after N seconds, so a hung run cannot hold the lock forever
+#                        (default $SCHEDULE_TIMEOUT or 900)
 #   -- ARGS...           passed to the OCI CLI after the invoke arguments (e.g. --fn-invoke-type detached)
 #   -h, --help           this text
 #
@@ -73,6 +78,8 @@ body=""
 log_dir="${SCHEDULE_LOG_DIR:-${HOME:-/tmp}/.local/state/oci-compute-power}"
 max_bytes="${SCHEDULE_LOG_MAX_BYTES:-1048576}"
 keep="${SCHEDULE_LOG_KEEP:-5}"
+read_timeout="${SCHEDULE_READ_TIMEOUT:-330}"
+run_timeout="${SCHEDULE_TIMEOUT:-900}"
 extra_args=()
 
 while [ "$#" -gt 0 ]; do
@@ -111,6 +118,16 @@ while [ "$#" -gt 0 ]; do
       keep="$2"
       shift 2
       ;;
+    --read-timeout)
+      require_value "$1" "$#"
+      read_timeout="$2"
+      shift 2
+      ;;
+    --timeout)
+      require_value "$1" "$#"
+      run_timeout="$2"
+      shift 2
+      ;;
     --)
       shift
       extra_args=("$@")
@@ -129,7 +146,11 @@ done
 [ -n "$body" ] || fail_usage "--body is required (a JSON object, e.g. '{\"instance_id\": \"ocid1.instance...\"}')"
 is_positive_int "$max_bytes" || fail_usage "--max-bytes must be a positive integer, got '$max_bytes'"
 is_positive_int "$keep" || fail_usage "--keep must be a positive integer, got '$keep'"
+is_positive_int "$read_timeout" || fail_usage "--read-timeout must be a positive integer, got '$read_timeout'"
+is_positive_int "$run_timeout" || fail_usage "--timeout must be a positive integer, got '$run_timeout'"
 
+command -v timeout >/dev/null 2>&1 || fail_usage "timeout (GNU coreutils) is required"
+command -v flock >/dev/null 2>&1 || fail_usage "flock (util-linux) is required"
 command -v jq >/dev/null 2>&1 || fail_usage "jq is required (Oracle Linux: dnf install -y jq; Debian: apt-get install -y jq)"
 oci_bin="${OCI_BIN:-oci}"
 command -v "$oci_bin" >/dev/null 2>&1 ||
@@ -215,7 +236,8 @@ response_file="$work_dir/response.json"
 stderr_file="$work_dir/stderr.txt"
 
 oci_code=0
-"$oci_bin" "${auth_args[@]}" fn function invoke \
+timeout --kill-after=10 "$run_timeout" \
+  "$oci_bin" "${auth_args[@]}" --read-timeout "$read_timeout" fn function invoke \
   --function-id "$function_id" \
   --file "$response_file" \
   --body "$body" \
@@ -223,6 +245,9 @@ oci_code=0
 
 if [ "$oci_code" -ne 0 ]; then
   error_text="$(tail -c "$MAX_ERROR_CHARS" "$stderr_file")"
+  if [ "$oci_code" -eq 124 ] || [ "$oci_code" -eq 137 ]; then
+    error_text="timed out after $run_timeout s (--timeout) waiting for the OCI CLI. ${error_text}"
+  fi
   [ -n "$error_text" ] || error_text="OCI CLI exited with code $oci_code and no message"
   echo "$prog: invoke of $function_id failed (OCI CLI exit code $oci_code): $error_text" >&2
   write_log invoke_failed "$EXIT_INVOKE_FAILED" "$oci_code" "$response_file" "$error_text"

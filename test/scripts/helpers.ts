@@ -33,6 +33,8 @@ export function baseEnv(extra: Record<string, string | undefined> = {}): Record<
     "SCHEDULE_LOG_DIR",
     "SCHEDULE_LOG_MAX_BYTES",
     "SCHEDULE_LOG_KEEP",
+    "SCHEDULE_READ_TIMEOUT",
+    "SCHEDULE_TIMEOUT",
     "DEPLOY_ROOT",
   ]);
   for (const [key, value] of Object.entries(process.env)) {

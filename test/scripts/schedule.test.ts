@@ -70,6 +70,8 @@ describe("schedule.sh", () => {
     expect(args.slice(0, fileIndex)).toEqual([
       "--auth",
       "instance_principal",
+      "--read-timeout",
+      "330",
       "fn",
       "function",
       "invoke",
@@ -113,12 +115,14 @@ describe("schedule.sh", () => {
 
     expect(result.code).toBe(0);
     const args = recordedArgs();
-    expect(args.slice(0, 8)).toEqual([
+    expect(args.slice(0, 10)).toEqual([
       "--config-file",
       "/tmp/oci",
       "config",
       "--endpoint",
       "http://127.0.0.1:9",
+      "--read-timeout",
+      "330",
       "fn",
       "function",
       "invoke",
@@ -150,6 +154,20 @@ describe("schedule.sh", () => {
     expect(line).toMatchObject({ status: "invoke_failed", exit_code: 3, oci_exit_code: 1 });
     expect(line?.error).toContain("NotAuthorizedOrNotFound");
     expect(Object.keys(line ?? {})).toEqual([...LOG_KEYS, "error"]);
+  });
+
+  it("kills a CLI that runs past --timeout, logs invoke_failed and releases the lock", () => {
+    const result = schedule(["--timeout", "1", "--read-timeout", "45"], {
+      FAKE_OCI_GATE: join(dir, "never-opened"),
+      FAKE_OCI_RESPONSE: '{"ok":true}',
+    });
+
+    expect(result.code).toBe(3);
+    expect(recordedArgs().slice(2, 4)).toEqual(["--read-timeout", "45"]);
+    const [line] = logLines();
+    expect(line).toMatchObject({ status: "invoke_failed", exit_code: 3, oci_exit_code: 124 });
+    expect(line?.error).toContain("timed out after 1 s (--timeout)");
+    expect(schedule([], { FAKE_OCI_RESPONSE: '{"ok":true}' }).code).toBe(0);
   });
 
   it("exits 3 and logs bad_response when the response is not a JSON object", () => {
