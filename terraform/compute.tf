@@ -34,6 +34,13 @@ locals {
   })
 }
 
+# cloud-init runs once per instance: a change to the schedules, schedule.sh or the CLI version
+# replaces the management instance (it holds no state but its logs) instead of an in-place update
+# that would never reach the crontab.
+resource "terraform_data" "management_cloud_init" {
+  input = sha256(local.management_cloud_init)
+}
+
 resource "oci_core_instance" "management" {
   compartment_id      = var.compartment_ocid
   availability_domain = local.availability_domain
@@ -81,8 +88,9 @@ resource "oci_core_instance" "management" {
       condition     = local.create_network || var.existing_management_subnet_id != null
       error_message = "existing_functions_subnet_id is set but existing_management_subnet_id is not: give both, or neither to create a VCN."
     }
-    # A newer image must not replace the instance (and its crontab) on a later apply.
-    ignore_changes = [source_details[0].source_id]
+    # A newer image must not replace the instance on a later apply; new cloud-init must.
+    ignore_changes       = [source_details[0].source_id]
+    replace_triggered_by = [terraform_data.management_cloud_init]
   }
 }
 

@@ -1,3 +1,4 @@
+import { createHash } from "node:crypto";
 import { readFileSync } from "node:fs";
 import { join } from "node:path";
 import { beforeAll, describe, expect, it } from "vitest";
@@ -265,6 +266,10 @@ describe("terraform/ rendered by Terraform (provider stubbed)", () => {
       text(rendered.outputs.crontab),
     ]);
     expect(metadata).not.toHaveProperty("ssh_authorized_keys");
+    // A new cloud-init (schedules, schedule.sh, CLI version) replaces the instance: the trigger holds its hash.
+    expect(resource(rendered, "terraform_data.management_cloud_init").input).toBe(
+      createHash("sha256").update(userData).digest("hex"),
+    );
   });
 
   it("renders the default schedules as valid cron lines calling schedule.sh with the function OCIDs", () => {

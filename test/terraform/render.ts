@@ -122,11 +122,14 @@ function templateParts(template: string): Array<{ literal: string } | { expressi
   return parts;
 }
 
+/** Matches references to resources and data sources of the declared types (set by renderTerraform). */
+let referencePattern = /(?!)/g;
+
 /** Rewrites references that do not exist in the stub configuration. */
 function rewriteExpression(expression: string, bindings: "none" | "each" | "count"): string {
   let out = expression
     .replace(
-      /(?<![\w.])(data\.)?(oci_[a-z0-9_]+)\.([a-z0-9_]+)\b/g,
+      referencePattern,
       (_m, data: string | undefined, type: string, name: string) =>
         `local.${stubName(data ? "data" : "resource", type, name)}`,
     )
@@ -226,6 +229,10 @@ export interface RenderResult {
 /** Renders terraform/ with these variable values (a .tfvars.json) and returns the outputs. */
 export async function renderTerraform(variables: Record<string, Json>): Promise<RenderResult> {
   const config = await loadTerraform();
+  const types = [...new Set([...Object.keys(config.resources), ...Object.keys(config.data)])].sort(
+    (a, b) => b.length - a.length,
+  );
+  referencePattern = new RegExp(`(?<![\\w.])(data\\.)?(${types.join("|")})\\.([a-z0-9_]+)\\b`, "g");
   const variableBlocks: Record<string, Json> = {};
   for (const [name, body] of Object.entries(config.variables)) {
     const block: JsonObject = {};

@@ -49,6 +49,8 @@ const REQUIRED_RESOURCE_ARGUMENTS: Record<string, string[]> = {
   ],
   oci_identity_dynamic_group: ["compartment_id", "description", "matching_rule", "name"],
   oci_identity_policy: ["compartment_id", "description", "name", "statements"],
+  // Built into Terraform (no provider): holds the cloud-init hash that replaces the management instance.
+  terraform_data: ["input"],
 };
 
 const REQUIRED_DATA_ARGUMENTS: Record<string, string[]> = {
@@ -226,7 +228,7 @@ describe("terraform/ structure (parsed with @cdktf/hcl2json)", () => {
             case "module":
               return false;
             default:
-              if (head.startsWith("oci_")) return config.resources[head]?.[second] !== undefined;
+              if (head in config.resources) return config.resources[head]?.[second] !== undefined;
               // The iterator of a dynamic block is named after the block.
               return dynamicNames.has(head) && (second === "value" || second === "key");
           }
