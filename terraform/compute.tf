@@ -24,13 +24,22 @@ locals {
 
   ssh_metadata = var.ssh_public_key == null ? {} : { ssh_authorized_keys = var.ssh_public_key }
 
+  # Scripts are gzipped: OCI caps instance metadata (user_data included) at 32,000 bytes.
   management_cloud_init = templatefile("${path.module}/templates/cloud-init.yaml.tftpl", {
-    oci_cli_version     = var.oci_cli_version
-    oci_cli_dir         = local.oci_cli_dir
-    schedule_script     = local.schedule_script_path
-    schedule_script_b64 = filebase64("${path.module}/../scripts/schedule.sh")
-    crontab_b64         = base64encode(local.crontab)
-    log_dir             = var.schedule_log_dir
+    oci_cli_version        = var.oci_cli_version
+    oci_cli_dir            = local.oci_cli_dir
+    schedule_script        = local.schedule_script_path
+    schedule_script_gz_b64 = base64gzip(file("${path.module}/../scripts/schedule.sh"))
+    crontab_script         = local.crontab_script_path
+    crontab_script_gz_b64  = base64gzip(file("${path.module}/../scripts/crontab.sh"))
+    crontab_b64            = base64encode(local.crontab)
+    schedules_json_b64     = base64encode(jsonencode(var.schedules))
+    functions_env_b64 = base64encode(join("", [
+      "START_FUNCTION_ID=${local.function_ids["start"]}\n",
+      "STOP_FUNCTION_ID=${local.function_ids["stop"]}\n",
+      "TARGET_COMPARTMENT_ID=${local.schedule_default_compartment_id}\n",
+    ]))
+    log_dir = var.schedule_log_dir
   })
 }
 

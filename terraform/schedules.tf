@@ -90,6 +90,7 @@ variable "schedule_log_dir" {
 locals {
   # Where cloud-init puts the scripts and the OCI CLI on the management instance.
   schedule_script_path = "/opt/oci-compute-power/schedule.sh"
+  crontab_script_path  = "/opt/oci-compute-power/crontab.sh"
   oci_cli_dir          = "/opt/oci-cli"
 
   schedule_bodies = {

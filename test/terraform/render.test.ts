@@ -1,6 +1,7 @@
 import { createHash } from "node:crypto";
 import { readFileSync } from "node:fs";
 import { join } from "node:path";
+import { gunzipSync } from "node:zlib";
 import { beforeAll, describe, expect, it } from "vitest";
 import { runScript } from "../scripts/helpers.js";
 import { defaultSchedules, isObject, type Json, type JsonObject, repoRoot } from "./hcl.js";
@@ -94,6 +95,18 @@ function cronEntries(crontab: string): Array<{ tz: string; fields: string[]; com
     if (m) entries.push({ tz, fields: m.slice(1, 6), command: m[6] ?? "" });
   }
   return entries;
+}
+
+/** write_files of a rendered cloud-config: path -> decoded content (b64 or gz+b64). */
+function writeFiles(cloudConfig: string): Record<string, string> {
+  const files: Record<string, string> = {};
+  for (const m of cloudConfig.matchAll(
+    /- path: (\S+)\n(?: {4}\w+: .*\n)*? {4}encoding: (\S+)\n {4}content: (\S+)/g,
+  )) {
+    const raw = Buffer.from(m[3] ?? "", "base64");
+    files[m[1] ?? ""] = (m[2] === "gz+b64" ? gunzipSync(raw) : raw).toString("utf8");
+  }
+  return files;
 }
 
 function generatorCrontab(schedules: Json, startId: string, stopId: string, compartmentId: string): string {
@@ -245,31 +258,66 @@ describe("terraform/ rendered by Terraform (provider stubbed)", () => {
     });
   });
 
-  it("renders cloud-init with the OCI CLI, schedule.sh and the crontab", () => {
+  it("renders cloud-init with the OCI CLI, the scripts and the crontab, within OCI's metadata limit", () => {
     const management = resource(rendered, "oci_core_instance.management");
     const metadata = management.metadata;
     expect(isObject(metadata)).toBe(true);
-    const userData = Buffer.from(text(isObject(metadata) ? metadata.user_data : null), "base64").toString(
-      "utf8",
-    );
+    const encoded = text(isObject(metadata) ? metadata.user_data : null);
+    // OCI caps an instance's metadata at 32,000 bytes.
+    expect(encoded.length).toBeLessThan(24_000);
+    const userData = Buffer.from(encoded, "base64").toString("utf8");
     expect(userData.startsWith("#cloud-config\n")).toBe(true);
     expect(userData).toContain("'oci-cli==3.95.1'");
     expect(userData).toContain("python3 -m venv /opt/oci-cli");
     expect(userData).toContain("[crontab, -u, opc, /etc/oci-compute-power/crontab]");
-    expect(userData).toContain("- path: /opt/oci-compute-power/schedule.sh");
     expect(userData).toContain('[install, -d, -o, opc, -g, opc, -m, "0750", "/var/log/oci-compute-power"]');
-    const b64 = [...userData.matchAll(/^ {4}content: (\S+)$/gm)].map((m) =>
-      Buffer.from(m[1] ?? "", "base64").toString("utf8"),
-    );
-    expect(b64).toEqual([
-      readFileSync(join(repoRoot, "scripts/schedule.sh"), "utf8"),
-      text(rendered.outputs.crontab),
+    const files = writeFiles(userData);
+    expect(Object.keys(files)).toEqual([
+      "/opt/oci-compute-power/schedule.sh",
+      "/opt/oci-compute-power/crontab.sh",
+      "/etc/oci-compute-power/crontab",
+      "/etc/oci-compute-power/schedules.json",
+      "/etc/oci-compute-power/functions.env",
     ]);
+    expect(files["/opt/oci-compute-power/schedule.sh"]).toBe(
+      readFileSync(join(repoRoot, "scripts/schedule.sh"), "utf8"),
+    );
+    expect(files["/opt/oci-compute-power/crontab.sh"]).toBe(
+      readFileSync(join(repoRoot, "scripts/crontab.sh"), "utf8"),
+    );
+    expect(files["/etc/oci-compute-power/crontab"]).toBe(text(rendered.outputs.crontab));
+    expect(files["/etc/oci-compute-power/functions.env"]).toBe(
+      [
+        `START_FUNCTION_ID=${text(rendered.outputs.start_function_id)}`,
+        `STOP_FUNCTION_ID=${text(rendered.outputs.stop_function_id)}`,
+        `TARGET_COMPARTMENT_ID=${TARGET_COMPARTMENT}`,
+        "",
+      ].join("\n"),
+    );
     expect(metadata).not.toHaveProperty("ssh_authorized_keys");
     // A new cloud-init (schedules, schedule.sh, CLI version) replaces the instance: the trigger holds its hash.
     expect(resource(rendered, "terraform_data.management_cloud_init").input).toBe(
       createHash("sha256").update(userData).digest("hex"),
     );
+  });
+
+  it("ships what regenerates the same crontab on the instance (crontab.sh, schedules.json, functions.env)", () => {
+    const management = resource(rendered, "oci_core_instance.management");
+    const metadata = isObject(management.metadata) ? management.metadata : {};
+    const files = writeFiles(Buffer.from(text(metadata.user_data), "base64").toString("utf8"));
+    const env = Object.fromEntries(
+      (files["/etc/oci-compute-power/functions.env"] ?? "")
+        .trim()
+        .split("\n")
+        .map((l) => l.split("=") as [string, string]),
+    );
+    const regenerated = generatorCrontab(
+      JSON.parse(files["/etc/oci-compute-power/schedules.json"] ?? "null") as Json,
+      env.START_FUNCTION_ID ?? "",
+      env.STOP_FUNCTION_ID ?? "",
+      env.TARGET_COMPARTMENT_ID ?? "",
+    );
+    expect(regenerated).toBe(files["/etc/oci-compute-power/crontab"]);
   });
 
   it("renders the default schedules as valid cron lines calling schedule.sh with the function OCIDs", () => {

@@ -367,7 +367,8 @@ describe("terraform/ structure (parsed with @cdktf/hcl2json)", () => {
 
   it("ships schedule.sh and the crontab to the management instance through cloud-init", () => {
     const compute = readFileSync(join(terraformDir, "compute.tf"), "utf8");
-    expect(compute).toContain('filebase64("${path.module}/../scripts/schedule.sh")');
+    expect(compute).toContain('base64gzip(file("${path.module}/../scripts/schedule.sh"))');
+    expect(compute).toContain('base64gzip(file("${path.module}/../scripts/crontab.sh"))');
     expect(compute).toContain("base64encode(local.crontab)");
     const template = readFileSync(join(terraformDir, "templates/cloud-init.yaml.tftpl"), "utf8");
     const used = new Set([...template.matchAll(/\$\{(\w+)\}/g)].map((m) => m[1] ?? ""));
