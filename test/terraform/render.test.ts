@@ -2,9 +2,10 @@ import { createHash } from "node:crypto";
 import { readFileSync } from "node:fs";
 import { join } from "node:path";
 import { gunzipSync } from "node:zlib";
+import { parse } from "@cdktf/hcl2json";
 import { beforeAll, describe, expect, it } from "vitest";
 import { runScript } from "../scripts/helpers.js";
-import { defaultSchedules, isObject, type Json, type JsonObject, repoRoot } from "./hcl.js";
+import { defaultSchedules, isObject, type Json, type JsonObject, loadTerraform, repoRoot } from "./hcl.js";
 import { REQUIRED_VARIABLES, type RenderResult, renderTerraform } from "./render.js";
 
 const TARGET_COMPARTMENT = "ocid1.compartment.oc1..aaaaaaaatargets";
@@ -394,6 +395,29 @@ describe("terraform/ rendered by Terraform (provider stubbed)", () => {
       "Europe/Paris",
       "America/New_York",
       "UTC",
+    ]);
+  });
+});
+
+describe("terraform/terraform.tfvars.example", () => {
+  it("sets only declared variables, all the required ones, and renders", async () => {
+    const parsed = (await parse(
+      "terraform.tfvars.example",
+      readFileSync(join(repoRoot, "terraform/terraform.tfvars.example"), "utf8"),
+    )) as Json;
+    const values = isObject(parsed) ? parsed : {};
+    const config = await loadTerraform();
+    for (const name of Object.keys(values))
+      expect(config.variables, `${name} is not a variable`).toHaveProperty(name);
+    for (const [name, body] of Object.entries(config.variables)) {
+      if (!("default" in body)) expect(values, `required variable ${name} missing`).toHaveProperty(name);
+    }
+    const result = await renderTerraform(values);
+    expect(result.stderr).toBe("");
+    expect(result.code).toBe(0);
+    expect(cronEntries(text(result.outputs.crontab)).map((e) => e.tz)).toEqual([
+      "Europe/Berlin",
+      "Europe/Berlin",
     ]);
   });
 });
