@@ -59,10 +59,36 @@ variable "schedules" {
   }
 
   validation {
-    condition = alltrue([for s in var.schedules : length(regexall("\\S+", s.cron)) == 5 && alltrue([
-      for f in regexall("\\S+", s.cron) : can(regex("^(\\*|[0-9A-Za-z]+(-[0-9A-Za-z]+)?)(/[0-9]+)?(,(\\*|[0-9A-Za-z]+(-[0-9A-Za-z]+)?)(/[0-9]+)?)*$", f))
-    ])])
-    error_message = "Each schedule cron must have 5 fields (minute hour day-of-month month day-of-week) made of numbers, names, ranges, lists and steps, e.g. \"0 7 * * 1-5\"."
+    condition     = alltrue([for s in var.schedules : length(regexall("\\S+", s.cron)) == 5])
+    error_message = "Each schedule cron must have 5 fields (minute hour day-of-month month day-of-week), e.g. \"0 7 * * 1-5\"."
+  }
+
+  # The same rules as scripts/crontab.sh: a crontab with one bad line is refused whole by cronie.
+  validation {
+    condition = alltrue(flatten([
+      for s in var.schedules : [
+        for i, field in regexall("\\S+", s.cron) : [
+          for item in split(",", field) : try(
+            # "||" and "&&" do not short-circuit in Terraform; the conditionals below do.
+            !can(regex("^(\\*|[0-9A-Za-z]+(-[0-9A-Za-z]+)?)(/[1-9][0-9]*)?$", item)) ? false : (
+              split("/", item)[0] == "*" ? true : alltrue([
+                # The values of "a" or "a-b": numbers, or names (month and day-of-week only).
+                for values in [[
+                  for e in split("-", split("/", item)[0]) : can(tonumber(e)) ? tonumber(e) : (
+                    i == 3 ? index(["jan", "feb", "mar", "apr", "may", "jun", "jul", "aug", "sep", "oct", "nov", "dec"], lower(e)) + 1 :
+                    index(["sun", "mon", "tue", "wed", "thu", "fri", "sat"], lower(e)) + (i == 4 ? 0 : 100)
+                  )
+                ]] :
+                alltrue([for v in values : v >= [0, 0, 1, 1, 0][i] && v <= [59, 23, 31, 12, 7][i]]) &&
+                values[0] <= values[length(values) - 1]
+              ])
+            ),
+            false,
+          )
+        ]
+      ]
+    ]))
+    error_message = "Each schedule cron field must be *, a number, a name (jan-dec in month, sun-sat in day-of-week), a range a-b (not backwards) or a list, with an optional /step, within minute 0-59, hour 0-23, day-of-month 1-31, month 1-12, day-of-week 0-7."
   }
 
   validation {

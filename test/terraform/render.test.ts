@@ -399,6 +399,55 @@ describe("terraform/ rendered by Terraform (provider stubbed)", () => {
   });
 });
 
+describe("cron validation: Terraform and scripts/crontab.sh agree", () => {
+  it.each<[string, boolean]>([
+    ["0 7 * * 1-5", true],
+    ["*/15 6-8 1,15 * *", true],
+    ["0 7 * jan-mar 0", true],
+    ["30 22 * * mon-fri", true],
+    ["0 0 31 12 7", true],
+    ["5-10/2 * * * *", true],
+    ["0 7 * * SUN", true],
+    ["60 7 * * *", false],
+    ["0 24 * * *", false],
+    ["0 7 0 * *", false],
+    ["0 7 * 13 *", false],
+    ["0 7 * * 8", false],
+    ["0 7 * * fri-mon", false],
+    ["0 9-5 * * *", false],
+    ["0 7 * * funday", false],
+    ["0 7 mon * *", false],
+    ["*/0 * * * *", false],
+    ["1-2-3 * * * *", false],
+    ["0,,5 * * * *", false],
+    ["0 7 * * * *", false],
+    ["0 7 * *", false],
+    ["@daily", false],
+  ])("%s is valid: %s", async (cron, valid) => {
+    const schedules = [{ name: "s", cron, time_zone: "UTC", function: "start", body: {} }];
+    const terraform = await renderTerraform({ ...REQUIRED_VARIABLES, schedules });
+    const generator = runScript(
+      "crontab.sh",
+      [
+        "--schedules",
+        "-",
+        "--start-function-id",
+        "ocid1.fnfunc.oc1..a",
+        "--stop-function-id",
+        "ocid1.fnfunc.oc1..b",
+        "--compartment-id",
+        TARGET_COMPARTMENT,
+      ],
+      { input: JSON.stringify(schedules) },
+    );
+    expect({ terraform: terraform.code === 0, generator: generator.code === 0 }).toEqual({
+      terraform: valid,
+      generator: valid,
+    });
+    if (!valid) expect(terraform.stderr.replace(/\s+/g, " ")).toMatch(/Each schedule cron (field )?must/);
+  });
+});
+
 describe("terraform/terraform.tfvars.example", () => {
   it("sets only declared variables, all the required ones, and renders", async () => {
     const parsed = (await parse(
