@@ -1,9 +1,11 @@
 import { spawnSync } from "node:child_process";
 import { chmodSync, readFileSync, writeFileSync } from "node:fs";
 import { join } from "node:path";
-import { describe, expect, it } from "vitest";
+import { afterEach, describe, expect, it } from "vitest";
 import { defaultSchedules } from "../terraform/hcl.js";
-import { runScript, tempDir } from "./helpers.js";
+import { removeTempDirs, runScript, tempDir } from "./helpers.js";
+
+afterEach(removeTempDirs);
 
 const START_ID = "ocid1.fnfunc.oc1.eu-frankfurt-1.aaaaaaaastart";
 const STOP_ID = "ocid1.fnfunc.oc1.eu-frankfurt-1.aaaaaaaastop";

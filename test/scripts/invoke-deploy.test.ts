@@ -1,7 +1,9 @@
 import { chmodSync, mkdirSync, readFileSync, rmSync, writeFileSync } from "node:fs";
 import { join } from "node:path";
-import { beforeEach, describe, expect, it } from "vitest";
-import { runScript, tempDir, writeFakeOci } from "./helpers.js";
+import { afterEach, beforeEach, describe, expect, it } from "vitest";
+import { removeTempDirs, runScript, tempDir, writeFakeOci } from "./helpers.js";
+
+afterEach(removeTempDirs);
 
 const START_ID = "ocid1.fnfunc.oc1.phx.aaaaaaaastart";
 const STOP_ID = "ocid1.fnfunc.oc1.phx.aaaaaaaastop";

@@ -1,7 +1,9 @@
 import { existsSync, readdirSync, readFileSync, writeFileSync } from "node:fs";
 import { join } from "node:path";
-import { beforeEach, describe, expect, it } from "vitest";
-import { runScript, startScript, tempDir, waitForFile, writeFakeOci } from "./helpers.js";
+import { afterEach, beforeEach, describe, expect, it } from "vitest";
+import { removeTempDirs, runScript, startScript, tempDir, waitForFile, writeFakeOci } from "./helpers.js";
+
+afterEach(removeTempDirs);
 
 const FUNCTION_ID = "ocid1.fnfunc.oc1.phx.aaaaaaaaschedule";
 const BODY =
