@@ -124,6 +124,9 @@ const junk = fc.oneof(
 const maybe = <T>(good: fc.Arbitrary<T>) =>
   fc.oneof({ weight: 3, arbitrary: good }, { weight: 1, arbitrary: junk });
 
+/** null four times out of five. */
+const rarely = <T>(value: fc.Arbitrary<T>) =>
+  fc.oneof({ weight: 4, arbitrary: fc.constant(null) }, { weight: 1, arbitrary: value });
 /** Objects that look like requests: one target form (sometimes two), options good or bad. */
 const target = fc.oneof(
   fc.record({ instance_id: maybe(fc.oneof(instanceOcid, otherOcid)) }),
@@ -155,7 +158,7 @@ const options = fc.record(
   { requiredKeys: [] },
 );
 const nearValid = fc
-  .tuple(target, options, fc.option(target, { freq: 5 }))
+  .tuple(target, options, rarely(target))
   .map(([t, o, second]) => ({ ...t, ...o, ...(second ?? {}) }));
 const strangerKey = fc.oneof(
   fc.constantFrom("__proto__", "constructor", "prototype", "instanceId", "InstanceIds", "dryRun", "toString"),
@@ -163,7 +166,7 @@ const strangerKey = fc.oneof(
 );
 /** A near-valid object, sometimes with a stranger key (an own property, even "__proto__"). */
 const nearValidWithStranger = fc
-  .tuple(nearValid, fc.option(fc.tuple(strangerKey, junk)))
+  .tuple(nearValid, rarely(fc.tuple(strangerKey, junk)))
   .map(([record, extra]) => {
     const body: Record<string, unknown> = { ...record };
     if (extra) {
