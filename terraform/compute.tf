@@ -71,7 +71,8 @@ resource "oci_core_instance" "management" {
     subnet_id        = local.management_subnet_id
     assign_public_ip = var.management_assign_public_ip
     display_name     = "${var.name_prefix}-management"
-    hostname_label   = "management"
+    # A hostname needs a subnet with a DNS label: the created one has it, an existing one may not.
+    hostname_label = local.create_network ? "management" : null
   }
 
   metadata = merge(local.ssh_metadata, {
