@@ -18,7 +18,7 @@ import {
   type RetryTuning,
   readWithRetry,
   sleep,
-  timeoutSignal,
+  withTimeout,
 } from "./retry.js";
 import { type Resolution, resolveCompartment, resolveIds } from "./targets.js";
 import { StateWatcher, type WatchTuning } from "./watch.js";
@@ -162,7 +162,6 @@ export async function runBatch(request: PowerRequest, deps: BatchDeps): Promise<
     const token = randomUUID();
     let sent = false;
     for (let attempt = 0; ; attempt++) {
-      const req = timeoutSignal(tuning.retry.requestTimeoutMs, deadlineAt);
       let error: PowerError;
       try {
         slot.phase = sent ? "sent" : "queued";
@@ -170,7 +169,9 @@ export async function runBatch(request: PowerRequest, deps: BatchDeps): Promise<
           () => {
             sent = true;
             slot.phase = "sent";
-            return compute.instanceAction(slot.id, action, token, req.signal);
+            return withTimeout(tuning.retry.requestTimeoutMs, deadlineAt, (signal) =>
+              compute.instanceAction(slot.id, action, token, signal),
+            );
           },
           { priority: "normal", notAfter: deadlineAt },
         );
@@ -178,8 +179,6 @@ export async function runBatch(request: PowerRequest, deps: BatchDeps): Promise<
         return { kind: "accepted", view: accepted, at: Date.now() };
       } catch (thrown) {
         error = asPowerError(thrown, `${VERB[action]} failed`);
-      } finally {
-        req.done();
       }
       if (error instanceof NotSentError) {
         return sent

@@ -29,11 +29,23 @@ export function sleep(ms: number): Promise<void> {
   return new Promise((resolve) => setTimeout(resolve, Math.max(0, ms)));
 }
 
-/** An AbortSignal that fires after ms (capped by the deadline); call done() to clear the timer. */
-export function timeoutSignal(ms: number, deadlineAt: number): { signal: AbortSignal; done: () => void } {
+/**
+ * Runs one request with its own timeout (capped by the deadline), started when the request starts
+ * (not while it waits in the scheduler's queue), and clears the timer afterwards so nothing is kept
+ * alive by it.
+ */
+export async function withTimeout<T>(
+  ms: number,
+  deadlineAt: number,
+  run: (signal: AbortSignal) => Promise<T>,
+): Promise<T> {
   const controller = new AbortController();
   const timer = setTimeout(() => controller.abort(), Math.max(1, Math.min(ms, deadlineAt - Date.now())));
-  return { signal: controller.signal, done: () => clearTimeout(timer) };
+  try {
+    return await run(controller.signal);
+  } finally {
+    clearTimeout(timer);
+  }
 }
 
 /**
@@ -51,9 +63,8 @@ export async function readWithRetry<T>(
 ): Promise<T> {
   const { scheduler, deadlineAt, tuning } = options;
   for (let attempt = 0; ; attempt++) {
-    const req = timeoutSignal(tuning.requestTimeoutMs, deadlineAt);
     try {
-      const value = await scheduler.schedule(() => read(req.signal), {
+      const value = await scheduler.schedule(() => withTimeout(tuning.requestTimeoutMs, deadlineAt, read), {
         priority: options.priority ?? "high",
         notAfter: deadlineAt,
       });
@@ -68,8 +79,6 @@ export async function readWithRetry<T>(
       const delay = Math.max(backoffMs(attempt, tuning), error.retryAfterMs ?? 0);
       if (attempt + 1 >= tuning.maxAttempts || Date.now() + delay >= deadlineAt) throw error;
       await sleep(delay);
-    } finally {
-      req.done();
     }
   }
 }

@@ -10,6 +10,7 @@ import type { ComputePort, InstanceView } from "./compute.js";
 import { ComputeError, PowerError } from "./errors.js";
 import type { Logger } from "./log.js";
 import type { CallScheduler } from "./pacing.js";
+import { withTimeout } from "./retry.js";
 
 export interface WatchTuning {
   /** Poll period once a result may be near (and the cap for individual polls). */
@@ -222,13 +223,6 @@ export class StateWatcher {
     this.arm();
   }
 
-  private requestSignal(): { signal: AbortSignal; done: () => void } {
-    const controller = new AbortController();
-    const ms = Math.max(1, Math.min(this.tuning.requestTimeoutMs, this.deps.deadlineAt - this.now()));
-    const timer = setTimeout(() => controller.abort(), ms);
-    return { signal: controller.signal, done: () => clearTimeout(timer) };
-  }
-
   private observe(w: Waiter, view: InstanceView, sentAt: number, receivedAt: number): void {
     w.last = view;
     if (w.until(view)) {
@@ -250,11 +244,15 @@ export class StateWatcher {
 
   private async pollCompartment(compartmentId: string, state: CompartmentState): Promise<void> {
     state.inFlight = true;
-    const sentAt = this.now();
-    const req = this.requestSignal();
+    let sentAt = this.now();
     try {
       const views = await this.deps.scheduler.schedule(
-        () => this.deps.compute.listInstances(compartmentId, req.signal),
+        () => {
+          sentAt = this.now();
+          return withTimeout(this.tuning.requestTimeoutMs, this.deps.deadlineAt, (signal) =>
+            this.deps.compute.listInstances(compartmentId, signal),
+          );
+        },
         { priority: "high", notAfter: this.deps.deadlineAt },
       );
       this.deps.scheduler.succeeded();
@@ -283,7 +281,6 @@ export class StateWatcher {
       this.deps.logger.debug("poll list failed", { compartment_id: compartmentId, error: describe(error) });
       state.backoffMs = Math.min(this.tuning.slowPollMs, state.backoffMs * 2);
     } finally {
-      req.done();
       state.inFlight = false;
     }
     state.nextPollAt = this.now() + this.nextBulkDelay(compartmentId, state);
@@ -315,13 +312,17 @@ export class StateWatcher {
 
   private async pollOne(w: Waiter): Promise<void> {
     w.inFlight = true;
-    const sentAt = this.now();
-    const req = this.requestSignal();
+    let sentAt = this.now();
     try {
-      const view = await this.deps.scheduler.schedule(() => this.deps.compute.getInstance(w.id, req.signal), {
-        priority: "high",
-        notAfter: this.deps.deadlineAt,
-      });
+      const view = await this.deps.scheduler.schedule(
+        () => {
+          sentAt = this.now();
+          return withTimeout(this.tuning.requestTimeoutMs, this.deps.deadlineAt, (signal) =>
+            this.deps.compute.getInstance(w.id, signal),
+          );
+        },
+        { priority: "high", notAfter: this.deps.deadlineAt },
+      );
       this.deps.scheduler.succeeded();
       this.stats.gets++;
       w.failures = 0;
@@ -340,7 +341,6 @@ export class StateWatcher {
       w.failures++;
       this.deps.logger.debug("poll get failed", { instance_id: w.id, error: describe(error) });
     } finally {
-      req.done();
       w.inFlight = false;
     }
     if (!this.waiters.has(w.id)) {

@@ -420,6 +420,15 @@ describe("runBatch: batches and selection", () => {
     expect(peak).toBeLessThanOrEqual(4);
   });
 
+  it("time spent queued behind the pacing does not count against a request's timeout", async () => {
+    const fake = new FakeCompute(fleet(12, "STOPPED"));
+    const ids = Array.from({ length: 12 }, (_, i) => instanceId(i));
+    const tuning = { ...FAST, retry: { ...FAST.retry, requestTimeoutMs: 40, maxAttempts: 1 } } as typeof FAST;
+    const out = await runBatch(request(ids), deps(fake, { config: config({ maxRate: 40 }), tuning }));
+    expect(out.results.every((r) => r.outcome === "changed")).toBe(true);
+    expect(fake.count("InstanceAction")).toBe(12);
+  });
+
   it("a held transition is waited out, then reported changed", async () => {
     const fake = new FakeCompute(fleet(1, "STOPPED"), { hold: { instanceIds: [instanceId(0)], ms: 150 } });
     const out = await runBatch(request([instanceId(0)]), deps(fake));
