@@ -3,9 +3,12 @@
  * the emulator's rate limit and a time-scaled transition. Measures wall time, peak RSS of the function
  * process, API calls from the emulator's call log, and the wait overhead from the instances' state history.
  */
+import { createWriteStream, mkdirSync } from "node:fs";
+import { dirname, relative } from "node:path";
 import { FnProcess } from "../emulator/src/fn-agent.js";
 import type { Admin, CallRecord } from "./emulator.js";
 import { BenchError } from "./errors.js";
+import { ROOT } from "./functions.js";
 import { benchOcid } from "./ids.js";
 import { type MemoryReading, MemorySampler } from "./memory.js";
 import type { Profile } from "./profile.js";
@@ -47,6 +50,8 @@ export interface BatchResult {
   memory: MemoryReading;
   fnEnv: Record<string, string>;
   logLines: { total: number; byLevel: Record<string, number> };
+  /** Every line the function wrote during this run (secret-free by the functions' contract). */
+  logFile: string;
 }
 
 function callStats(calls: readonly CallRecord[], principalId: string, count: number): CallStats {
@@ -95,6 +100,10 @@ export async function runBatch(opts: {
   profile: Profile;
   extraEnv: Record<string, string>;
   label: string;
+  /** Where to keep the function's log lines. */
+  logFile: string;
+  /** Extra node flags for diagnosis (e.g. --trace-gc), after the heap cap. */
+  extraNodeArgs?: string[];
 }): Promise<BatchResult> {
   const { admin, profile, count } = opts;
   const compartmentId = benchOcid("compartment");
@@ -112,14 +121,17 @@ export async function runBatch(opts: {
   const fnEnv = { ...opts.extraEnv };
   const byLevel: Record<string, number> = {};
   let logTotal = 0;
+  mkdirSync(dirname(opts.logFile), { recursive: true });
+  const log = createWriteStream(opts.logFile);
 
   const spawnStart = Date.now();
   const fn = await FnProcess.start({
     bundle: opts.bundle,
     env: { ...principal.env, OCI_COMPUTE_ENDPOINT: opts.url, ...fnEnv },
-    nodeArgs: [`--max-old-space-size=${profile.heapCapMb}`],
+    nodeArgs: [`--max-old-space-size=${profile.heapCapMb}`, ...(opts.extraNodeArgs ?? [])],
     onOutput: (_stream, line) => {
       logTotal++;
+      log.write(`${line}\n`);
       const level = levelOf(line);
       byLevel[level] = (byLevel[level] ?? 0) + 1;
     },
@@ -154,6 +166,7 @@ export async function runBatch(opts: {
   } finally {
     sampler.finish();
     await fn.stop();
+    await new Promise((done) => log.end(done));
   }
 
   const answer = parseAnswer(res, opts.label);
@@ -195,5 +208,6 @@ export async function runBatch(opts: {
     memory,
     fnEnv,
     logLines: { total: logTotal, byLevel },
+    logFile: relative(ROOT, opts.logFile),
   };
 }

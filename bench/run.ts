@@ -144,6 +144,7 @@ async function main(): Promise<number> {
         profile,
         extraEnv: fnEnv,
         label,
+        logFile: resolve(ROOT, "bench/results/tmp/logs", `${profile.name}-batch-${count}-${form}.log`),
       });
       progress(
         `${label}: ${(b.wallMs / 1000).toFixed(1)} s (lower bound ${(b.lowerBoundMs / 1000).toFixed(1)} s), ` +
