@@ -3,6 +3,9 @@
  * principal through the emulator's metadata and federation endpoints) and secret-free logs,
  * all through the built bundles.
  */
+import { mkdtempSync, writeFileSync } from "node:fs";
+import { tmpdir } from "node:os";
+import { join } from "node:path";
 import { afterAll, beforeAll, describe, expect, it } from "vitest";
 import type { FnProcess } from "../../emulator/src/fn-agent.js";
 import { type World, world } from "../helpers/integration.js";
@@ -117,6 +120,58 @@ describe("authentication", () => {
     expect(res.body).toMatchObject({ ok: true, results: [{ outcome: "changed" }] });
     const { calls } = await w.emu.admin.calls(next);
     expect(calls.find((c) => c.operation === "InstanceAction")?.principal).toBe(ip.principalId);
+  });
+
+  it("config file (local runs): found through OCI_CONFIG_FILE and OCI_CLI_PROFILE, signed with an API key", async () => {
+    const key = await w.emu.admin.generateApiKey();
+    const dir = mkdtempSync(join(tmpdir(), "oci-config-"));
+    const keyFile = join(dir, "key.pem");
+    writeFileSync(keyFile, key.privateKeyPem, { mode: 0o600 });
+    const config = join(dir, "config");
+    writeFileSync(
+      config,
+      [
+        "[DEFAULT]",
+        "user=ocid1.user.oc1..nobody",
+        "fingerprint=00:00",
+        `tenancy=${key.tenancyId}`,
+        `region=${key.region}`,
+        `key_file=${keyFile}`,
+        "",
+        "[EMULATOR]",
+        `user=${key.userId}`,
+        `fingerprint=${key.fingerprint}`,
+        `tenancy=${key.tenancyId}`,
+        `region=${key.region}`,
+        `key_file=${keyFile}`,
+      ].join("\n"),
+    );
+    const [target] = await w.emu.admin.putInstances([{ compartmentId: DEV, lifecycleState: "RUNNING" }]);
+    const noPrincipal = {
+      OCI_RESOURCE_PRINCIPAL_VERSION: "",
+      OCI_RESOURCE_PRINCIPAL_RPST: "",
+      OCI_RESOURCE_PRINCIPAL_PRIVATE_PEM: "",
+    };
+    const fn = await w.fn("stop", { ...noPrincipal, OCI_CONFIG_FILE: config, OCI_CLI_PROFILE: "EMULATOR" });
+    const { next } = await w.emu.admin.calls();
+    const res = await w.call(fn, { instance_id: target?.id, action: "STOP" });
+    expect(res.body).toMatchObject({ ok: true, results: [{ outcome: "changed" }] });
+    const { calls } = await w.emu.admin.calls(next);
+    expect(calls.find((c) => c.operation === "InstanceAction")?.principal).toBe(key.keyId);
+
+    const missing = await w.fn("stop", {
+      ...noPrincipal,
+      OCI_AUTH: "config_file",
+      OCI_CONFIG_FILE: join(dir, "nope"),
+    });
+    const refused = await w.call(missing, { instance_id: target?.id });
+    expect(refused.body).toMatchObject({
+      ok: false,
+      error: {
+        code: "AuthenticationFailed",
+        message: expect.stringMatching(/does not exist \(set OCI_CONFIG_FILE/),
+      },
+    });
   });
 
   it("a principal limited to other compartments sees NotAuthorizedOrNotFound", async () => {
