@@ -65,6 +65,8 @@ export interface BatchDeps {
   deadlineAt: number;
   /** Epoch ms: when the invocation started (elapsed_ms is measured from here). */
   startedAt: number;
+  /** Epoch ms: the answer must be out by then whatever is still running (default deadlineAt + safetyMs). */
+  answerBy?: number;
   tuning?: Partial<BatchTuning>;
 }
 
@@ -161,6 +163,7 @@ export async function runBatch(request: PowerRequest, deps: BatchDeps): Promise<
   const sendAction = async (slot: Slot, view: InstanceView): Promise<SendResult> => {
     const token = randomUUID();
     let sent = false;
+    let maybeApplied = false;
     for (let attempt = 0; ; attempt++) {
       let error: PowerError;
       try {
@@ -215,10 +218,20 @@ export async function runBatch(request: PowerRequest, deps: BatchDeps): Promise<
       }
       if (!error.transient) return { kind: "failed", error };
       if (error.code === "TooManyRequests") scheduler.throttled();
+      if ((error.code === "NetworkError" && error.outcomeUnknown) || error.code === "ServiceError") {
+        maybeApplied = true;
+      }
       const delay = Math.max(backoffMs(attempt, tuning.retry), error.retryAfterMs ?? 0);
       const outOfTries = attempt + 1 >= tuning.retry.maxAttempts || Date.now() + delay >= deadlineAt;
       if (outOfTries) {
-        // A lost answer may hide an accepted action: report it as still moving, not as lost.
+        // An earlier attempt may have taken effect with its answer lost: look before reporting.
+        if (maybeApplied) {
+          const seen = await getWithRetry(slot.id).catch(() => undefined);
+          const kind = seen ? decide(action, seen.lifecycleState).kind : undefined;
+          if (seen && (kind === "unchanged" || kind === "wait"))
+            return { kind: "accepted", view: seen, at: Date.now() };
+        }
+        // Still unknown: report it as possibly moving, not as lost.
         if (error.code === "NetworkError" && error.outcomeUnknown) return { kind: "unknown", error };
         return { kind: "failed", error };
       }
@@ -407,7 +420,8 @@ export async function runBatch(request: PowerRequest, deps: BatchDeps): Promise<
   );
   let safetyTimer: NodeJS.Timeout | undefined;
   const safety = new Promise<void>((resolve) => {
-    safetyTimer = setTimeout(resolve, Math.max(0, deadlineAt - Date.now()) + tuning.safetyMs);
+    const at = Math.min(deadlineAt + tuning.safetyMs, deps.answerBy ?? Number.POSITIVE_INFINITY);
+    safetyTimer = setTimeout(resolve, Math.max(0, at - Date.now()));
   });
 
   let fatal: PowerError | undefined;

@@ -29,13 +29,18 @@ export const DEFAULT_BUDGET_MS = 30_000;
 /** Answer this long before Fn-Deadline (less when the whole budget is short). */
 export const DEADLINE_MARGIN_MS = 1500;
 
+/** The invocation's hard deadline: Fn-Deadline, or the default budget when it is missing or invalid. */
+export function hardDeadline(now: number, fnDeadline: Date | null | undefined): number {
+  return fnDeadline && !Number.isNaN(fnDeadline.getTime()) ? fnDeadline.getTime() : now + DEFAULT_BUDGET_MS;
+}
+
+/** When the batch stops working: a margin before the hard deadline, or timeout_seconds if sooner. */
 export function computeDeadline(
   now: number,
   fnDeadline: Date | null | undefined,
   timeoutSeconds?: number,
 ): number {
-  const hard =
-    fnDeadline && !Number.isNaN(fnDeadline.getTime()) ? fnDeadline.getTime() : now + DEFAULT_BUDGET_MS;
+  const hard = hardDeadline(now, fnDeadline);
   const remaining = hard - now;
   const margin = remaining >= 3 * DEADLINE_MARGIN_MS ? DEADLINE_MARGIN_MS : Math.max(0, remaining / 3);
   let at = hard - margin;
@@ -125,7 +130,11 @@ export function makeHandler(
       logger.warn("invalid request", { error_code: e.code, error_message: e.message });
       return errorResponse(defaultAction, e);
     }
-    const deadlineAt = computeDeadline(startedAt, safeDeadline(ctx), request.timeoutSeconds);
+    const fnDeadline = safeDeadline(ctx);
+    const deadlineAt = computeDeadline(startedAt, fnDeadline, request.timeoutSeconds);
+    // Whatever still runs at deadlineAt is written off in time to answer before Fn-Deadline.
+    const hard = hardDeadline(startedAt, fnDeadline);
+    const answerBy = Math.max(deadlineAt, deadlineAt + Math.min(400, (hard - deadlineAt) / 2));
     const { targets } = request;
     logger.info("request", {
       action: request.action,
@@ -173,6 +182,7 @@ export function makeHandler(
       logger,
       deadlineAt,
       startedAt,
+      answerBy,
       ...(options.tuning ? { tuning: options.tuning } : {}),
     });
     if (outcome.fatal) {

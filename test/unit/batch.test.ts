@@ -170,6 +170,15 @@ describe("runBatch: faults", () => {
     expectOneTransitionEach(fake, [instanceId(0)]);
   });
 
+  it("retries running out after a lost answer: the state is checked before anything is reported", async () => {
+    const fake = new FakeCompute(fleet(1, "STOPPED"));
+    fake.inject({ kind: "drop-after", operation: "InstanceAction" });
+    fake.inject({ kind: "server", operation: "InstanceAction", times: 50 });
+    const out = await runBatch(request([instanceId(0)]), deps(fake));
+    expect(out.results[0]).toMatchObject({ outcome: "changed", state_after: "RUNNING" });
+    expect(fake.transitions(instanceId(0))).toHaveLength(1);
+  });
+
   it("out of host capacity → failed OutOfHostCapacity, not retried", async () => {
     const fake = new FakeCompute(fleet(1, "STOPPED"), { outOfCapacity: [instanceId(0)] });
     const out = await runBatch(request([instanceId(0)]), deps(fake));

@@ -179,6 +179,17 @@ describe("makeHandler", () => {
     expect(body).toMatchObject({ ok: true, summary: { in_progress: 1 } });
   });
 
+  it("a very short deadline and an OCI that does not answer: still answered before Fn-Deadline", async () => {
+    const fake = new FakeCompute([{ id: ID, compartmentId: COMP_A, lifecycleState: "STOPPED" }], {
+      latencyMs: 5000,
+    });
+    const handler = makeHandler("START", { createCompute: async () => fake, logSink: () => {} });
+    const deadline = new Date(Date.now() + 600);
+    const body = await handler(JSON.stringify({ instance_id: ID }), fnContext({ deadline }));
+    expect(Date.now()).toBeLessThan(deadline.getTime());
+    expect(body).toMatchObject({ summary: { requested: 1 }, results: [{ instance_id: ID }] });
+  });
+
   it("logs no secrets", async () => {
     const { handler, lines } = setup();
     const secret = "-----BEGIN PRIVATE KEY-----abc";
