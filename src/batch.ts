@@ -162,15 +162,15 @@ export async function runBatch(request: PowerRequest, deps: BatchDeps): Promise<
   /** One power action with one retry token, retried while the answer is transient. */
   const sendAction = async (slot: Slot, view: InstanceView): Promise<SendResult> => {
     const token = randomUUID();
-    let sent = false;
+    // An attempt whose answer was lost may have taken effect (lostAnswer); a 5xx might have too.
+    let lostAnswer = false;
     let maybeApplied = false;
     for (let attempt = 0; ; attempt++) {
       let error: PowerError;
       try {
-        slot.phase = sent ? "sent" : "queued";
+        slot.phase = lostAnswer ? "sent" : "queued";
         const accepted = await scheduler.schedule(
           () => {
-            sent = true;
             slot.phase = "sent";
             return withTimeout(tuning.retry.requestTimeoutMs, deadlineAt, (signal) =>
               compute.instanceAction(slot.id, action, token, signal),
@@ -184,7 +184,7 @@ export async function runBatch(request: PowerRequest, deps: BatchDeps): Promise<
         error = asPowerError(thrown, `${VERB[action]} failed`);
       }
       if (error instanceof NotSentError) {
-        return sent
+        return lostAnswer
           ? {
               kind: "unknown",
               error: new PowerError(
@@ -218,9 +218,8 @@ export async function runBatch(request: PowerRequest, deps: BatchDeps): Promise<
       }
       if (!error.transient) return { kind: "failed", error };
       if (error.code === "TooManyRequests") scheduler.throttled();
-      if ((error.code === "NetworkError" && error.outcomeUnknown) || error.code === "ServiceError") {
-        maybeApplied = true;
-      }
+      if (error.code === "NetworkError" && error.outcomeUnknown) lostAnswer = true;
+      if (lostAnswer || error.code === "ServiceError") maybeApplied = true;
       const delay = Math.max(backoffMs(attempt, tuning.retry), error.retryAfterMs ?? 0);
       const outOfTries = attempt + 1 >= tuning.retry.maxAttempts || Date.now() + delay >= deadlineAt;
       if (outOfTries) {
@@ -232,7 +231,22 @@ export async function runBatch(request: PowerRequest, deps: BatchDeps): Promise<
             return { kind: "accepted", view: seen, at: Date.now() };
         }
         // Still unknown: report it as possibly moving, not as lost.
-        if (error.code === "NetworkError" && error.outcomeUnknown) return { kind: "unknown", error };
+        if (lostAnswer) {
+          const lost =
+            error.code === "NetworkError"
+              ? error
+              : new ComputeError(
+                  "NetworkError",
+                  `${VERB[action]} was sent but its answer was lost, and retrying failed (last: ${error.message}); the instance may be changing`,
+                  {
+                    transient: true,
+                    outcomeUnknown: true,
+                    status: error.status,
+                    opcRequestId: error.opcRequestId,
+                  },
+                );
+          return { kind: "unknown", error: lost };
+        }
         return { kind: "failed", error };
       }
       await sleep(delay);
