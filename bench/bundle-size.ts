@@ -15,6 +15,8 @@ export interface SizeGroup {
   name: string;
   bytes: number;
   share: number;
+  /** Bytes of this package plus every package only reachable through it (what removing it would save). */
+  exclusiveBytes?: number;
 }
 
 export interface BundleSize {
@@ -44,7 +46,7 @@ function isMetafile(value: unknown): value is Metafile {
 function packageOf(input: string): string {
   const parts = input.split("/");
   const nm = parts.lastIndexOf("node_modules");
-  if (nm < 0) return "own code (src/, function entry)";
+  if (nm < 0) return OWN;
   const first = parts[nm + 1] ?? "?";
   return first.startsWith("@") ? `${first}/${parts[nm + 2] ?? "?"}` : first;
 }
@@ -62,6 +64,42 @@ function groups(map: Map<string, number>, total: number, limit: number): SizeGro
     .sort((a, b) => b[1] - a[1])
     .slice(0, limit)
     .map(([name, bytes]) => ({ name, bytes, share: bytes / total }));
+}
+
+const OWN = "own code (src/, function entry)";
+
+/** Package → packages it imports, from the metafile's inputs. */
+function packageGraph(meta: Metafile): Map<string, Set<string>> {
+  const graph = new Map<string, Set<string>>();
+  for (const [input, info] of Object.entries(meta.inputs)) {
+    const from = packageOf(input);
+    const edges = graph.get(from) ?? new Set<string>();
+    graph.set(from, edges);
+    for (const imp of info.imports) {
+      if (imp.external) continue;
+      const to = packageOf(imp.path);
+      if (to !== from) edges.add(to);
+    }
+  }
+  return graph;
+}
+
+/** Bytes that disappear with `pkg`: it plus what own code can no longer reach without it. */
+function exclusiveBytes(graph: Map<string, Set<string>>, bytes: Map<string, number>, pkg: string): number {
+  if (pkg === OWN) return bytes.get(pkg) ?? 0;
+  const seen = new Set<string>([OWN]);
+  const stack = [OWN];
+  while (stack.length > 0) {
+    const at = stack.pop() ?? OWN;
+    for (const next of graph.get(at) ?? []) {
+      if (next === pkg || seen.has(next)) continue;
+      seen.add(next);
+      stack.push(next);
+    }
+  }
+  let sum = 0;
+  for (const [name, b] of bytes) if (!seen.has(name)) sum += b;
+  return sum;
 }
 
 function looksMinified(text: string): boolean {
@@ -111,6 +149,8 @@ export async function measureBundle(fn: string): Promise<BundleSize> {
   }
   const total = output?.bytes ?? 0;
   const byPackage = groups(byPkg, total, 8);
+  const graph = packageGraph(meta);
+  for (const g of byPackage) g.exclusiveBytes = exclusiveBytes(graph, byPkg, g.name);
   const largest = byPackage[0]?.name ?? "";
   const inside = new Map<string, number>();
   for (const [input, bytes] of perInput) {

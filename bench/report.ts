@@ -285,17 +285,22 @@ export function markdown(r: BenchReport): string {
         )
         .join(" "),
       "",
-      `What it is made of (bytes each part contributes to the output; from ${first.breakdownSource}):`,
+      `What it is made of (bytes each part contributes to the output; from ${first.breakdownSource}). ` +
+        "The last column adds every package reachable only through that one: what dropping it would save.",
       "",
       table(
-        ["part", ...r.bundles.map((b) => b.fn), "share"],
+        ["part", ...r.bundles.map((b) => b.fn), "share", "with what only it pulls in"],
         [...first.byPackage, ...first.insideLargest].map((g) => {
           const inside = first.insideLargest.includes(g);
           const cells = r.bundles.map((b) => {
             const same = (inside ? b.insideLargest : b.byPackage).find((o) => o.name === g.name);
             return same ? mb(same.bytes) : "–";
           });
-          return [inside ? `↳ ${g.name}` : g.name, ...cells, `${round(g.share * 100, 1)} %`];
+          const excl =
+            g.exclusiveBytes === undefined
+              ? ""
+              : `${mb(g.exclusiveBytes)} (${round((g.exclusiveBytes / first.breakdownTotalBytes) * 100, 1)} %)`;
+          return [inside ? `↳ ${g.name}` : g.name, ...cells, `${round(g.share * 100, 1)} %`, excl];
         }),
       ),
       "",
