@@ -387,9 +387,13 @@ export async function runBatch(request: PowerRequest, deps: BatchDeps): Promise<
   };
 
   /** At the deadline (plus a safety margin) whatever has not finished is written off honestly. */
-  const writeOff = (): void => {
+  const writeOff = (failure?: PowerError): void => {
     for (const slot of slots.values()) {
       if (slot.result) continue;
+      if (failure && slot.phase !== "sent" && slot.phase !== "waiting") {
+        finish(slot, "failed", failure);
+        continue;
+      }
       switch (slot.phase) {
         case "resolving":
           finish(
@@ -483,15 +487,21 @@ export async function runBatch(request: PowerRequest, deps: BatchDeps): Promise<
     await Promise.all(running);
   })();
 
+  // A bug must not crash the process or lose targets: what is unfinished is written off below.
+  let crashed: PowerError | undefined;
+  const guarded = work.catch((error: unknown) => {
+    crashed = asPowerError(error, "the batch failed");
+    logger.error("batch failed", { error_message: crashed.message });
+  });
   try {
-    await Promise.race([work, safety]);
+    await Promise.race([guarded, safety]);
   } finally {
     clearTimeout(deadlineTimer);
     if (safetyTimer) clearTimeout(safetyTimer);
     scheduler.close("the batch is over");
     watcher.close();
   }
-  writeOff();
+  writeOff(crashed);
   const results = order
     .map((id) => slots.get(id)?.result)
     .filter((r): r is InstanceResult => r !== undefined);

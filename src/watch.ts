@@ -214,10 +214,11 @@ export class StateWatcher {
     for (const [compartmentId, group] of this.groups()) {
       const state = this.compartments.get(compartmentId);
       if (state && group.bulk.length > 0 && !state.inFlight && state.nextPollAt <= now) {
-        void this.pollCompartment(compartmentId, state);
+        this.pollCompartment(compartmentId, state).catch((error: unknown) => this.crashed(error));
       }
       for (const w of group.individual) {
-        if (!w.inFlight && w.nextPollAt <= now) void this.pollOne(w);
+        if (!w.inFlight && w.nextPollAt <= now)
+          this.pollOne(w).catch((error: unknown) => this.crashed(error));
       }
     }
     this.arm();
@@ -240,6 +241,13 @@ export class StateWatcher {
 
   private fail(w: Waiter, error: PowerError): void {
     w.resolve({ kind: "error", error, view: w.last });
+  }
+
+  /** A bug in a poll must not leave waiters hanging: they end with InternalError. */
+  private crashed(error: unknown): void {
+    this.deps.logger.error("state polling failed", { error: describe(error) });
+    const failure = new PowerError("InternalError", `state polling failed: ${describe(error)}`);
+    for (const w of [...this.waiters.values()]) this.fail(w, failure);
   }
 
   private async pollCompartment(compartmentId: string, state: CompartmentState): Promise<void> {
