@@ -438,6 +438,26 @@ describe("runBatch: batches and selection", () => {
     expect(fake.count("InstanceAction")).toBe(12);
   });
 
+  it("polling learns how long transitions take: a second batch reads states less often", async () => {
+    const tuning = { ...FAST, watch: { ...FAST.watch, slowPollMs: 400 } } as typeof FAST;
+    const first = new FakeCompute(fleet(1, "STOPPED"), { durationsMs: { START: 300 } });
+    await runBatch(request([instanceId(0)]), deps(first, { tuning }));
+    const second = new FakeCompute(fleet(1, "STOPPED"), { durationsMs: { START: 300 } });
+    const out = await runBatch(request([instanceId(0)]), deps(second, { tuning }));
+    expect(out.results[0]).toMatchObject({ outcome: "changed" });
+    expect(second.count("GetInstance")).toBeLessThan(first.count("GetInstance"));
+  });
+
+  it("few waiters are polled one by one, many with one listing per compartment", async () => {
+    const few = new FakeCompute(fleet(2, "STOPPED"));
+    await runBatch(request([instanceId(0), instanceId(1)]), deps(few));
+    expect(few.count("ListInstances")).toBe(0);
+    const many = new FakeCompute(fleet(30, "STOPPED"), { durationsMs: { START: 200 } });
+    await runBatch(request(Array.from({ length: 30 }, (_, i) => instanceId(i))), deps(many));
+    expect(many.count("ListInstances")).toBeGreaterThan(1);
+    expect(many.count("GetInstance")).toBeLessThan(10);
+  });
+
   it("a held transition is waited out, then reported changed", async () => {
     const fake = new FakeCompute(fleet(1, "STOPPED"), { hold: { instanceIds: [instanceId(0)], ms: 150 } });
     const out = await runBatch(request([instanceId(0)]), deps(fake));
