@@ -21,7 +21,11 @@ export interface WatchTuning {
   firstPollMs: number;
   /** More waiters than this in one compartment (per page of its listing) → one list per poll. */
   bulkThreshold: number;
-  /** A compartment with more waiters than this polls every fastPollMs even before anything is learned. */
+  /**
+   * Up to this many waiters in a compartment: listed every fastPollMs even before a transition time
+   * is learned (cheap in absolute terms, and keeps the answer close to the last change); more: the
+   * listing backs off (1, 2, 4, 5 s) until the first transitions are seen.
+   */
   eagerBulkBelow: number;
   /** Per-request timeout. */
   requestTimeoutMs: number;
