@@ -24,8 +24,10 @@ let emu: RunningEmulator;
 /** A second emulator: its tokens are signed with a key the first one does not know. */
 let stranger: RunningEmulator;
 const processes: FnProcess[] = [];
-/** Every line every function process wrote, and every response body. */
-const output: string[] = [];
+/** Every line every function process wrote. */
+const logs: string[] = [];
+/** Every response: body and headers. */
+const responses: string[] = [];
 /** Every token and private key handed to a function in this file. */
 const secrets: string[] = [];
 
@@ -44,7 +46,7 @@ async function fn(env: Record<string, string>): Promise<FnProcess> {
   const p = await FnProcess.start({
     bundle: BUNDLES.start,
     env: { OCI_COMPUTE_ENDPOINT: emu.url, POWER_MAX_RATE: "100", ...env },
-    onOutput: (_stream, line) => output.push(line),
+    onOutput: (_stream, line) => logs.push(line),
   });
   processes.push(p);
   return p;
@@ -53,7 +55,7 @@ async function fn(env: Record<string, string>): Promise<FnProcess> {
 async function call(p: FnProcess, ids: string[], budgetMs = 20_000): Promise<PowerResponse> {
   const deadline = new Date(Date.now() + budgetMs);
   const raw = await p.call(JSON.stringify({ instance_ids: ids }), { deadline });
-  output.push(raw.body, JSON.stringify(raw.headers));
+  responses.push(raw.body, JSON.stringify(raw.headers));
   expect(Date.now() <= deadline.getTime()).toBe(true);
   expect(raw.status, raw.body.slice(0, 200)).toBe(200);
   return JSON.parse(raw.body) as PowerResponse;
@@ -238,11 +240,23 @@ describe("authentication faults", () => {
     expect(p.alive).toBe(true);
   });
 
+  it("every line the functions wrote is one JSON object (the SDK's own console output included)", () => {
+    const notJson = logs.filter((l) => {
+      try {
+        return typeof JSON.parse(l) !== "object";
+      } catch {
+        return true;
+      }
+    });
+    expect(notJson.slice(0, 5)).toEqual([]);
+  });
+
   it("no key material or token, whole or in parts, in any output line or response", () => {
     expect(secrets.length).toBeGreaterThanOrEqual(8);
-    expect(output.length).toBeGreaterThan(20);
+    expect(logs.length).toBeGreaterThan(20);
+    const everything = [...logs, ...responses].join("\n");
     // Asserted as a boolean: a failure must not print what it found.
-    expect(leaksAny(output.join("\n"), secrets)).toBe(false);
-    expect(/BEGIN [A-Z ]*PRIVATE KEY/.test(output.join("\n"))).toBe(false);
+    expect(leaksAny(everything, secrets)).toBe(false);
+    expect(/BEGIN [A-Z ]*PRIVATE KEY/.test(everything)).toBe(false);
   });
 });
