@@ -16,6 +16,9 @@ import {
 } from "oci-common";
 import { type AuthMode, readAuthMode } from "./config.js";
 import { PowerError } from "./errors.js";
+import { scrubSecrets } from "./log.js";
+
+export { scrubSecrets };
 
 export type Env = Record<string, string | undefined>;
 
@@ -25,15 +28,6 @@ export interface AuthChoice {
 }
 
 const INSTANCE_PRINCIPAL_TIMEOUT_MS = 10_000;
-
-/** Removes PEM blocks, JWT-looking tokens and long base64 runs from a message. */
-export function scrubSecrets(text: string): string {
-  return text
-    .replace(/-----BEGIN[^-]*-----[\s\S]*?(-----END[^-]*-----|$)/g, "[pem]")
-    .replace(/eyJ[\w-]+\.[\w-]+(\.[\w-]*)?/g, "[token]")
-    .replace(/[A-Za-z0-9+/=_-]{80,}/g, "[redacted]")
-    .slice(0, 400);
-}
 
 function failure(message: string, cause?: unknown): PowerError {
   return new PowerError("AuthenticationFailed", scrubSecrets(message), cause === undefined ? {} : { cause });

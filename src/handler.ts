@@ -8,7 +8,7 @@ import { type BatchTuning, runBatch } from "./batch.js";
 import type { ComputePort, PowerAction } from "./compute.js";
 import { type FunctionConfig, readConfig } from "./config.js";
 import { PowerError } from "./errors.js";
-import { createLogger, type LineSink, type Logger } from "./log.js";
+import { captureConsole, createLogger, type LineSink, type Logger } from "./log.js";
 import { type FunctionKind, type PowerRequest, parseRequest } from "./request.js";
 import { type Built, batchResponse, errorResponse, type PowerResponse } from "./response.js";
 import { asPowerError } from "./retry.js";
@@ -21,6 +21,8 @@ export interface HandlerOptions {
   createCompute?: ComputeFactory;
   tuning?: Partial<BatchTuning>;
   logSink?: LineSink;
+  /** Turn the SDK's console output into JSON log lines (default: when logging to the process). */
+  captureConsole?: boolean;
   now?: () => number;
 }
 
@@ -88,6 +90,11 @@ export function makeHandler(
   const defaultAction: PowerAction = kind === "START" ? "START" : "SOFTSTOP";
   const now = options.now ?? Date.now;
   let compute: Promise<ComputePort> | undefined;
+  if (options.captureConsole ?? !options.logSink) {
+    captureConsole(
+      createLogger({ base: { fn: fnName }, ...(options.logSink ? { sink: options.logSink } : {}) }),
+    );
+  }
 
   const getCompute = (env: Env): Promise<ComputePort> => {
     if (!compute) {

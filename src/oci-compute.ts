@@ -26,7 +26,8 @@ import { ComputeClient } from "oci-core/lib/client.js";
 import type { Instance } from "oci-core/lib/model/instance.js";
 import { createAuthProvider, type Env } from "./auth.js";
 import type { ComputePort, InstanceView, PowerAction } from "./compute.js";
-import { ComputeError, PowerError } from "./errors.js";
+import { ComputeError, describeThrown, PowerError } from "./errors.js";
+import { scrubSecrets } from "./log.js";
 
 const PAGE_LIMIT = 1000;
 const MAX_PAGES = 100;
@@ -67,6 +68,14 @@ export function mapFailure(f: Failure): ComputeError {
       transient: true,
       retryAfterMs: f.retryAfterMs,
     });
+  }
+  if (f.serviceCode === "SigningFailed") {
+    // No request left the function: the credentials could not be obtained or used to sign.
+    return new ComputeError(
+      "AuthenticationFailed",
+      `the request could not be signed: the function's credentials are unusable (${f.message})`,
+      { ...base, transient: false },
+    );
   }
   if (f.status === 401) {
     return new ComputeError(
@@ -214,7 +223,7 @@ export class RecordingHttpClient implements HttpClient {
       slot.failure = {
         status: 401,
         serviceCode: "SigningFailed",
-        message: `the request could not be signed (${error instanceof Error ? error.message : "unknown reason"})`,
+        message: scrubSecrets(describeThrown(error)),
         opcRequestId: undefined,
         retryAfterMs: undefined,
       };

@@ -1,5 +1,5 @@
 import { describe, expect, it } from "vitest";
-import { createLogger } from "../../src/log.js";
+import { captureConsole, createLogger, scrubSecrets } from "../../src/log.js";
 
 describe("createLogger", () => {
   it("writes one JSON object per line with fixed keys, warn/error to stderr, below-level dropped", () => {
@@ -37,5 +37,46 @@ describe("createLogger", () => {
       passphrase: "[redacted]",
       instance_id: "i",
     });
+  });
+});
+
+describe("captureConsole", () => {
+  it("turns console output (the SDK's) into scrubbed JSON lines, leaving the Fn log frame alone", () => {
+    const saved = {
+      log: console.log,
+      info: console.info,
+      warn: console.warn,
+      error: console.error,
+      debug: console.debug,
+    };
+    const out: string[] = [];
+    const framed: unknown[] = [];
+    console.log = (...args: unknown[]) => framed.push(args[0]);
+    try {
+      captureConsole(createLogger({ base: { fn: "start-compute" }, sink: (_s, l) => out.push(l) }), {
+        FN_LOGFRAME_NAME: "01ABC",
+      });
+      console.log("Retrying the request...");
+      console.warn("token %s", "eyJhbGciOiJSUzI1NiJ9.eyJzdWIiOiJ4In0.c2ln");
+      console.log("\n01ABC=call-1");
+    } finally {
+      Object.assign(console, saved);
+    }
+    expect(out.map((l) => JSON.parse(l))).toEqual([
+      expect.objectContaining({
+        level: "info",
+        msg: "console output",
+        text: "Retrying the request...",
+        fn: "start-compute",
+      }),
+      expect.objectContaining({ level: "warn", text: "token [token]" }),
+    ]);
+    expect(framed).toEqual(["\n01ABC=call-1"]);
+  });
+
+  it("scrubSecrets keeps ordinary text", () => {
+    expect(scrubSecrets("Failed to fetch the token from auth server")).toBe(
+      "Failed to fetch the token from auth server",
+    );
   });
 });

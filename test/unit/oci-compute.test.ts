@@ -25,6 +25,17 @@ describe("mapFailure: OCI answers → closed error codes with retry semantics", 
     expect(e.toJSON()).toMatchObject({ code, status, opc_request_id: "req-1" });
   });
 
+  it("a request that could not be signed is AuthenticationFailed naming the cause", () => {
+    const e = mapFailure({
+      ...base,
+      status: 401,
+      serviceCode: "SigningFailed",
+      message: "Failed to fetch the token from auth server",
+    });
+    expect(e).toMatchObject({ code: "AuthenticationFailed", transient: false });
+    expect(e.message).toMatch(/could not be signed.*auth server/);
+  });
+
   it("keeps retry-after on 429", () => {
     expect(
       mapFailure({ ...base, status: 429, serviceCode: "TooManyRequests", retryAfterMs: 2000 }).retryAfterMs,
