@@ -52,15 +52,17 @@ describe("fault storm", () => {
     const start = await w.fn("start");
     const { next } = await w.emu.admin.calls();
     let round = 0;
+    let flipping: Promise<unknown> = Promise.resolve();
     const flipper = setInterval(() => {
       round++;
-      void w.emu.admin.setFaults(storm(round)).catch(() => undefined);
+      flipping = w.emu.admin.setFaults(storm(round)).catch(() => undefined);
     }, 300);
     let res: Awaited<ReturnType<World["call"]>>;
     try {
       res = await w.call(start, { instance_ids: ids }, { budgetMs: 120_000 });
     } finally {
       clearInterval(flipper);
+      await flipping;
     }
     await w.emu.admin.setFaults({});
     const { calls } = await w.emu.admin.calls(next);
