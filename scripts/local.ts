@@ -8,7 +8,7 @@
  * states. `--keep` leaves the stack running and prints how to call it.
  */
 import { spawnSync } from "node:child_process";
-import { existsSync, mkdirSync, readdirSync, statSync, writeFileSync } from "node:fs";
+import { existsSync, mkdirSync, readdirSync, rmSync, statSync, writeFileSync } from "node:fs";
 import { dirname, join, relative, resolve } from "node:path";
 import { Readable } from "node:stream";
 import type { ReadableStream as WebReadableStream } from "node:stream/web";
@@ -216,6 +216,9 @@ function writeCliConfig(
     { mode: 0o600 },
   );
   writeFileSync(join(dir, "emulator-url"), `${emu.url}\n`);
+  // The OCI CLI caches invoke endpoints beside its config for 15 minutes; a previous run's
+  // emulator listened on another port.
+  rmSync(join(dir, "functions-invoke-endpoint-cache.json"), { force: true });
   return configFile;
 }
 
