@@ -43,7 +43,7 @@ export interface BenchReport {
 const s = (ms: number): string => `${(ms / 1000).toFixed(1)} s`;
 const x = (ratio: number): string => `${ratio.toFixed(2)}×`;
 const mb = (bytes: number): string =>
-  bytes < 100 * 1024 ? `${round(bytes / 1024, 1)} KB` : `${round(bytes / 1024 / 1024, 2)} MB`;
+  bytes < 1024 * 1024 ? `${round(bytes / 1024, 1)} KB` : `${round(bytes / 1024 / 1024, 2)} MB`;
 const yesNo = (met: boolean | null): string => (met === null ? "n/a" : met ? "**met**" : "**not met**");
 
 export function headline(report: Pick<BenchReport, "batches">): BatchResult | undefined {
