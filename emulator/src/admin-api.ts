@@ -1,4 +1,4 @@
-/** The admin API under /_emulator/ (no auth, loopback only). Routes are listed in emulator/README.md. */
+/** The admin API under /_emulator/ (no auth, loopback only). Routes are listed in README.md ("The local OCI emulator"). */
 import { createPublicKey } from "node:crypto";
 import { fingerprintOf, newRsaKeyPair } from "./auth.js";
 import type { Emulator } from "./emulator.js";

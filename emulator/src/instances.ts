@@ -144,7 +144,7 @@ export class InstanceStore {
   }
 
   /**
-   * Apply a power action. Decisions (documented in emulator/README.md):
+   * Apply a power action. Decisions (documented in README.md, "The local OCI emulator"):
    * - START on RUNNING, or while heading to RUNNING (STARTING, a reset in flight): 200 no-op.
    * - STOP/SOFTSTOP on STOPPED, or while heading to STOPPED: 200 no-op.
    * - RESET/SOFTRESET need RUNNING with nothing in flight.
