@@ -201,6 +201,22 @@ export async function runBatch(request: PowerRequest, deps: BatchDeps): Promise<
             };
       }
       if (!(error instanceof ComputeError)) return { kind: "failed", error };
+      if (
+        error.code === "NetworkError" &&
+        !error.outcomeUnknown &&
+        !lostAnswer &&
+        Date.now() >= deadlineAt - 5
+      ) {
+        // Cut off by the deadline (its timer, give or take timer rounding) before it was written: it
+        // never reached OCI.
+        return {
+          kind: "failed",
+          error: new PowerError(
+            "DeadlineExceeded",
+            `the deadline came before ${VERB[action]} could be sent (state ${view.lifecycleState})`,
+          ),
+        };
+      }
       logger.debug("power action attempt failed", {
         instance_id: slot.id,
         attempt,

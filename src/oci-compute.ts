@@ -44,6 +44,19 @@ interface CallSlot {
   signal: AbortSignal | undefined;
   failure?: Failure;
   networkError?: unknown;
+  /** Whether the failed request had been fully handed to the OS before it failed. */
+  networkErrorAfterWrite?: boolean;
+}
+
+/** A failed exchange, saying whether the whole request had been written (it may have been processed). */
+class ExchangeError extends Error {
+  override readonly name = "ExchangeError";
+  constructor(
+    override readonly cause: unknown,
+    readonly written: boolean,
+  ) {
+    super(cause instanceof Error ? cause.message : "network failure");
+  }
 }
 
 const calls = new AsyncLocalStorage<CallSlot>();
@@ -117,15 +130,19 @@ function errorCode(error: unknown): string | undefined {
 }
 
 /** Network-level failures: was the request possibly processed (answer lost)? */
-export function mapNetworkError(error: unknown, aborted: boolean): ComputeError {
+export function mapNetworkError(error: unknown, aborted: boolean, written = true): ComputeError {
   const code = errorCode(error);
   if (aborted) {
-    return new ComputeError("NetworkError", "no answer from OCI in time (request timed out)", {
-      transient: true,
-      outcomeUnknown: true,
-    });
+    // A request that was not yet fully written cannot have been processed: it was not sent.
+    return new ComputeError(
+      "NetworkError",
+      written
+        ? "no answer from OCI in time (request timed out)"
+        : "the request timed out before it could be sent to OCI",
+      { transient: true, outcomeUnknown: written },
+    );
   }
-  const notSent = code === "ECONNREFUSED" || code === "ENOTFOUND" || code === "EAI_AGAIN";
+  const notSent = !written || code === "ECONNREFUSED" || code === "ENOTFOUND" || code === "EAI_AGAIN";
   const message = error instanceof Error ? error.message : "network failure";
   return new ComputeError(
     "NetworkError",
@@ -187,7 +204,9 @@ async function exchange(
 ): Promise<RawAnswer> {
   const url = new URL(uri);
   const { request, agent } = await transportFor(url);
-  return await new Promise<RawAnswer>((resolve, reject) => {
+  return await new Promise<RawAnswer>((resolve, rejectRaw) => {
+    let written = false;
+    const reject = (error: unknown): void => rejectRaw(new ExchangeError(error, written));
     const options: RequestOptions = { method, headers, agent };
     if (signal) options.signal = signal;
     const req = request(url, options, (res) => {
@@ -199,6 +218,9 @@ async function exchange(
       res.on("end", () => resolve({ status: res.statusCode ?? 0, headers: res.headers, text }));
       res.on("error", reject);
       res.on("aborted", () => reject(Object.assign(new Error("response aborted"), { code: "ECONNRESET" })));
+    });
+    req.on("finish", () => {
+      written = true;
     });
     req.on("error", reject);
     req.end(body);
@@ -237,8 +259,10 @@ export class RecordingHttpClient implements HttpClient {
     try {
       answer = await exchange(req.method, req.uri, headers, body, slot?.signal);
     } catch (error) {
-      if (!slot) throw error;
-      slot.networkError = error;
+      const cause = error instanceof ExchangeError ? error.cause : error;
+      if (!slot) throw cause;
+      slot.networkError = cause;
+      slot.networkErrorAfterWrite = !(error instanceof ExchangeError) || error.written;
       return NEUTRAL();
     }
     if ((answer.status >= 200 && answer.status < 300) || !slot) {
@@ -295,14 +319,16 @@ export class OciCompute implements ComputePort {
     } catch (error) {
       if (error instanceof PowerError) throw error;
       if (slot.failure) throw mapFailure(slot.failure);
-      if (slot.networkError !== undefined) throw mapNetworkError(slot.networkError, signal?.aborted ?? false);
+      if (slot.networkError !== undefined)
+        throw mapNetworkError(slot.networkError, signal?.aborted ?? false, slot.networkErrorAfterWrite);
       const message = error instanceof Error ? error.message : (errorCode(error) ?? "unknown error");
       throw new ComputeError("ServiceError", `the OCI SDK failed: ${message}`.slice(0, 300), {
         transient: false,
       });
     }
     if (slot.failure) throw mapFailure(slot.failure);
-    if (slot.networkError !== undefined) throw mapNetworkError(slot.networkError, signal?.aborted ?? false);
+    if (slot.networkError !== undefined)
+      throw mapNetworkError(slot.networkError, signal?.aborted ?? false, slot.networkErrorAfterWrite);
     return value;
   }
 

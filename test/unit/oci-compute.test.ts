@@ -76,4 +76,15 @@ describe("mapNetworkError", () => {
       outcomeUnknown: true,
     });
   });
+
+  it("a request that failed or timed out before it was fully written was not sent", () => {
+    const reset = Object.assign(new TypeError("socket hang up"), { code: "ECONNRESET" });
+    expect(mapNetworkError(reset, false, false)).toMatchObject({
+      code: "NetworkError",
+      outcomeUnknown: false,
+    });
+    const timedOut = mapNetworkError(new Error("aborted"), true, false);
+    expect(timedOut).toMatchObject({ code: "NetworkError", transient: true, outcomeUnknown: false });
+    expect(timedOut.message).toContain("before it could be sent");
+  });
 });
