@@ -117,7 +117,7 @@ export async function runBatch(opts: {
       shape: "VM.Standard.E4.Flex",
     })),
   );
-  const principal = await admin.mintResourcePrincipal(compartmentId);
+  const principal = await admin.mintPrincipalFor(compartmentId);
   const fnEnv = { ...opts.extraEnv };
   const byLevel: Record<string, number> = {};
   let logTotal = 0;
@@ -176,7 +176,7 @@ export async function runBatch(opts: {
         `(${answer.results.length} results)`,
     );
   }
-  const calls = callStats(await admin.calls(), principal.principalId, count);
+  const calls = callStats(await admin.allCalls(), principal.principalId, count);
   const states = await admin.instances(ids);
   let lastRunningAt = 0;
   let notRunning = 0;

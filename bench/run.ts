@@ -105,7 +105,7 @@ async function main(): Promise<number> {
         shape: "VM.Standard.E4.Flex",
       },
     ]);
-    const coldPrincipal = await admin.mintResourcePrincipal(coldCompartment);
+    const coldPrincipal = await admin.mintPrincipalFor(coldCompartment);
     const coldBody = JSON.stringify({ instance_id: coldInstance, dry_run: true });
     const check = functionVariantCheck(coldInstance);
     const coldStart = await measureColdStart({

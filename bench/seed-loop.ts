@@ -71,7 +71,7 @@ export async function runSeedLoop(opts: {
       shape: "VM.Standard.E4.Flex",
     })),
   );
-  const principal = await admin.mintResourcePrincipal(compartmentId);
+  const principal = await admin.mintPrincipalFor(compartmentId);
   const client = new ComputeClient({
     authenticationDetailsProvider: resourcePrincipalProvider(principal.env),
   });
@@ -103,7 +103,7 @@ export async function runSeedLoop(opts: {
   const wallMs = Date.now() - started;
   client.close();
 
-  const calls = await admin.calls();
+  const calls = await admin.allCalls();
   const states = await admin.instances(ids);
   let overheadSum = 0;
   for (const s of states) {
