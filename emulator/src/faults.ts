@@ -8,7 +8,7 @@ interface Bucket {
 }
 
 /** mulberry32: small, fast, seedable; the same seed gives the same sequence of faults. */
-function rng(seed: number): () => number {
+export function rng(seed: number): () => number {
   let a = seed >>> 0;
   return () => {
     a = (a + 0x6d2b79f5) >>> 0;

@@ -6,17 +6,8 @@
 import type { CallRecord } from "../../emulator/src/index.js";
 import type { PowerResponse } from "../../src/response.js";
 
-/** mulberry32: small, fast, good enough to pick deadlines and instances reproducibly. */
-export function seeded(seed: number): () => number {
-  let a = seed >>> 0;
-  return () => {
-    a = (a + 0x6d2b79f5) >>> 0;
-    let t = a;
-    t = Math.imul(t ^ (t >>> 15), t | 1);
-    t ^= t + Math.imul(t ^ (t >>> 7), t | 61);
-    return ((t ^ (t >>> 14)) >>> 0) / 4294967296;
-  };
-}
+/** The emulator's seeded PRNG (mulberry32), to pick deadlines and instances reproducibly. */
+export { rng as seeded } from "../../emulator/src/faults.js";
 
 /** A seed from the environment (RELIABILITY_SEED) or the clock, so a failing run can be replayed. */
 export function suiteSeed(): number {
