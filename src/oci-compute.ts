@@ -26,6 +26,7 @@ import { ComputeClient } from "oci-core/lib/client.js";
 import type { Instance } from "oci-core/lib/model/instance.js";
 import { createAuthProvider, type Env } from "./auth.js";
 import type { ComputePort, InstanceView, PowerAction } from "./compute.js";
+import type { AuthMode } from "./config.js";
 import { ComputeError, describeThrown, PowerError } from "./errors.js";
 import { scrubSecrets } from "./log.js";
 
@@ -72,7 +73,15 @@ export function parseRetryAfter(value: string | null, now = Date.now()): number 
 }
 
 /** Maps a failed OCI answer to the closed set of codes, with retry semantics. */
-export function mapFailure(f: Failure): ComputeError {
+/** What a 401 points at, per way of authenticating: the operator's next step. */
+const CREDENTIALS: Record<AuthMode, string> = {
+  resource_principal:
+    "the resource principal (OCI_RESOURCE_PRINCIPAL_RPST with OCI_RESOURCE_PRINCIPAL_PRIVATE_PEM) may be expired, malformed or not this key's",
+  instance_principal: "the instance principal's security token (from the federation endpoint) was refused",
+  config_file: "check the API key in the OCI config file: user, fingerprint, key_file and tenancy",
+};
+
+export function mapFailure(f: Failure, authMode?: AuthMode): ComputeError {
   const base = { status: f.status, opcRequestId: f.opcRequestId, serviceCode: f.serviceCode };
   const detail = `${f.serviceCode ?? "HTTP"} ${f.status}: ${f.message}`.slice(0, 300);
   if (f.status === 429) {
@@ -93,7 +102,7 @@ export function mapFailure(f: Failure): ComputeError {
   if (f.status === 401) {
     return new ComputeError(
       "AuthenticationFailed",
-      `OCI did not accept the function's credentials (${detail}); check the principal's token and key`,
+      `OCI did not accept the function's credentials (${detail}); ${authMode ? CREDENTIALS[authMode] : "check the principal's token and key"}`,
       { ...base, transient: false },
     );
   }
@@ -309,7 +318,10 @@ function toView(instance: Instance): InstanceView {
 }
 
 export class OciCompute implements ComputePort {
-  constructor(private readonly client: ComputeClient) {}
+  constructor(
+    private readonly client: ComputeClient,
+    private readonly authMode?: AuthMode,
+  ) {}
 
   private async call<T>(signal: AbortSignal | undefined, run: () => Promise<T>): Promise<T> {
     const slot: CallSlot = { signal };
@@ -318,7 +330,7 @@ export class OciCompute implements ComputePort {
       value = await calls.run(slot, run);
     } catch (error) {
       if (error instanceof PowerError) throw error;
-      if (slot.failure) throw mapFailure(slot.failure);
+      if (slot.failure) throw mapFailure(slot.failure, this.authMode);
       if (slot.networkError !== undefined)
         throw mapNetworkError(slot.networkError, signal?.aborted ?? false, slot.networkErrorAfterWrite);
       const message = error instanceof Error ? error.message : (errorCode(error) ?? "unknown error");
@@ -326,7 +338,7 @@ export class OciCompute implements ComputePort {
         transient: false,
       });
     }
-    if (slot.failure) throw mapFailure(slot.failure);
+    if (slot.failure) throw mapFailure(slot.failure, this.authMode);
     if (slot.networkError !== undefined)
       throw mapNetworkError(slot.networkError, signal?.aborted ?? false, slot.networkErrorAfterWrite);
     return value;
@@ -408,5 +420,5 @@ export async function createOciCompute(env: Env): Promise<{ compute: ComputePort
       "no Compute endpoint: the credentials carry no region; set OCI_COMPUTE_ENDPOINT or a region",
     );
   }
-  return { compute: new OciCompute(client), authMode: mode };
+  return { compute: new OciCompute(client, mode), authMode: mode };
 }

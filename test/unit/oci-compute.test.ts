@@ -61,6 +61,25 @@ describe("parseRetryAfter", () => {
   });
 });
 
+describe("mapFailure on 401", () => {
+  it("names what to check for the way the function authenticates", () => {
+    const f = {
+      status: 401,
+      serviceCode: "NotAuthenticated",
+      message: "The security token is not valid",
+      opcRequestId: "r",
+      retryAfterMs: undefined,
+    };
+    expect(mapFailure(f, "resource_principal")).toMatchObject({
+      code: "AuthenticationFailed",
+      transient: false,
+    });
+    expect(mapFailure(f, "resource_principal").message).toContain("OCI_RESOURCE_PRINCIPAL_RPST");
+    expect(mapFailure(f, "config_file").message).toContain("fingerprint");
+    expect(mapFailure(f, "instance_principal").message).toContain("instance principal");
+  });
+});
+
 describe("mapNetworkError", () => {
   it("a refused connection was never processed; a reset may have been", () => {
     const refused = Object.assign(new TypeError("fetch failed"), { cause: { code: "ECONNREFUSED" } });
