@@ -14,7 +14,7 @@ import { tmpdir } from "node:os";
 import { join, resolve } from "node:path";
 import { promisify } from "node:util";
 import { afterAll, beforeAll, describe, expect, it } from "vitest";
-import type { InstanceJson, RunningEmulator } from "../../emulator/src/index.js";
+import type { GeneratedApiKey, InstanceJson, RunningEmulator } from "../../emulator/src/index.js";
 import { startEmulator } from "../../emulator/src/index.js";
 
 const run = promisify(execFile);
@@ -87,6 +87,23 @@ function instance(name: string, fields: Partial<InstanceJson> = {}): Partial<Ins
   };
 }
 
+/** An OCI CLI config (and its key file) in the test's directory; `fingerprint` overrides the key's. */
+async function writeCliConfig(
+  name: string,
+  key: GeneratedApiKey,
+  fingerprint = key.fingerprint,
+): Promise<string> {
+  const keyFile = join(dir, `${name}-key.pem`);
+  await writeFile(keyFile, key.privateKeyPem, { mode: 0o600 });
+  const config = join(dir, `${name}-config`);
+  await writeFile(
+    config,
+    `[DEFAULT]\nuser=${key.userId}\nfingerprint=${fingerprint}\ntenancy=${key.tenancyId}\nregion=${key.region}\nkey_file=${keyFile}\n`,
+    { mode: 0o600 },
+  );
+  return config;
+}
+
 beforeAll(async () => {
   if (!existsSync(OCI)) {
     throw new Error(`${OCI} is missing: run scripts/setup-tools.sh (npm test runs it first)`);
@@ -126,15 +143,7 @@ beforeAll(async () => {
   });
   const key = await emu.admin.generateApiKey({ userId: "ocid1.user.oc1..aaaaaaaacliuser" });
   dir = await mkdtemp(join(tmpdir(), "oci-cli-"));
-  const keyFile = join(dir, "key.pem");
-  await writeFile(keyFile, key.privateKeyPem, { mode: 0o600 });
-  const config = join(dir, "config");
-  await writeFile(
-    config,
-    `[DEFAULT]\nuser=${key.userId}\nfingerprint=${key.fingerprint}\ntenancy=${key.tenancyId}\nregion=${key.region}\nkey_file=${keyFile}\n`,
-    { mode: 0o600 },
-  );
-  authArgs = ["--config-file", config, "--endpoint", emu.url];
+  authArgs = ["--config-file", await writeCliConfig("operator", key), "--endpoint", emu.url];
 }, 120_000);
 
 afterAll(async () => {
@@ -144,7 +153,7 @@ afterAll(async () => {
 
 describe("the cron line, run with the real OCI CLI", () => {
   async function cronCommand(
-    schedule: object,
+    schedule: Schedule,
     logDir: string,
   ): Promise<{ env: Record<string, string>; command: string }> {
     const schedules = join(dir, `schedules-${Date.now()}.json`);
@@ -182,9 +191,35 @@ describe("the cron line, run with the real OCI CLI", () => {
     return { env, command: command.slice(0, -suffix.length).replaceAll("\\%", "%") };
   }
 
+  interface Schedule {
+    name: string;
+    cron: string;
+    time_zone: string;
+    function: "start" | "stop";
+    body: object;
+  }
+
+  /** Generates the crontab for one schedule, runs its command line as cron would, reads its log. */
+  async function runCronLine(
+    schedule: Schedule,
+    ociAuthArgs: string,
+  ): Promise<{ res: CliResult; env: Record<string, string>; log: unknown[] }> {
+    const logDir = join(dir, `logs-${schedule.name}`);
+    const { env, command } = await cronCommand(schedule, logDir);
+    const res = await sh("bash", ["-c", command], { ...env, OCI_CLI_AUTH_ARGS: ociAuthArgs });
+    const text = await readFile(join(logDir, `${schedule.name}.log`), "utf8");
+    return {
+      res,
+      env,
+      log: text
+        .trim()
+        .split("\n")
+        .map((l) => JSON.parse(l) as unknown),
+    };
+  }
+
   it("starts the tagged instances and appends one ok line to the log", async () => {
-    const logDir = join(dir, "logs-ok");
-    const { env, command } = await cronCommand(
+    const { res, env, log } = await runCronLine(
       {
         name: "weekday-start",
         cron: "0 7 * * 1-5",
@@ -192,10 +227,9 @@ describe("the cron line, run with the real OCI CLI", () => {
         function: "start",
         body: { freeform_tags: { Schedule: "office-hours" } },
       },
-      logDir,
+      authArgs.join(" "),
     );
     expect(env.OCI_BIN).toBe(OCI);
-    const res = await sh("bash", ["-c", command], { ...env, OCI_CLI_AUTH_ARGS: authArgs.join(" ") });
     expect(res.code, res.stderr).toBe(0);
 
     for (const name of ["sched1", "sched2"])
@@ -203,9 +237,8 @@ describe("the cron line, run with the real OCI CLI", () => {
     // Untagged and terminated instances are not selected, let alone touched.
     expect((await emu.admin.getInstance(id("gone"))).lifecycleState).toBe("TERMINATED");
 
-    const log = (await readFile(join(logDir, "weekday-start.log"), "utf8")).trim().split("\n");
     expect(log).toHaveLength(1);
-    const line = JSON.parse(log[0] ?? "") as {
+    const line = log[0] as {
       schedule: string;
       status: string;
       exit_code: number;
@@ -230,8 +263,7 @@ describe("the cron line, run with the real OCI CLI", () => {
   });
 
   it("exits non-zero and logs function_failed when the function answers ok: false", async () => {
-    const logDir = join(dir, "logs-fail");
-    const { env, command } = await cronCommand(
+    const { res, log } = await runCronLine(
       {
         name: "stop-gone",
         cron: "30 19 * * *",
@@ -239,11 +271,11 @@ describe("the cron line, run with the real OCI CLI", () => {
         function: "stop",
         body: { instance_id: id("gone") },
       },
-      logDir,
+      authArgs.join(" "),
     );
-    const res = await sh("bash", ["-c", command], { ...env, OCI_CLI_AUTH_ARGS: authArgs.join(" ") });
     expect(res.code).toBe(4);
-    const line = JSON.parse((await readFile(join(logDir, "stop-gone.log"), "utf8")).trim()) as {
+    expect(log).toHaveLength(1);
+    const line = log[0] as {
       status: string;
       response: { ok: boolean; results: Array<{ outcome: string; error?: { code: string } }> };
     };
@@ -255,8 +287,10 @@ describe("the cron line, run with the real OCI CLI", () => {
   });
 
   it("exits non-zero and logs invoke_failed when the CLI cannot authenticate", async () => {
-    const logDir = join(dir, "logs-auth");
-    const { env, command } = await cronCommand(
+    const key = await emu.admin.generateApiKey({ userId: "ocid1.user.oc1..aaaaaaaaclibad" });
+    // A key the emulator does not know: same shape, different fingerprint.
+    const badConfig = await writeCliConfig("unknown", key, "00:11:22:33:44:55:66:77:88:99:aa:bb:cc:dd:ee:ff");
+    const { res, log } = await runCronLine(
       {
         name: "bad-auth",
         cron: "0 7 * * *",
@@ -264,27 +298,11 @@ describe("the cron line, run with the real OCI CLI", () => {
         function: "start",
         body: { instance_id: id("sched1") },
       },
-      logDir,
+      `--config-file ${badConfig} --endpoint ${emu.url} --no-retry`,
     );
-    const badConfig = join(dir, "bad-config");
-    const key = await emu.admin.generateApiKey({ userId: "ocid1.user.oc1..aaaaaaaaclibad" });
-    // A key the emulator does not know: same shape, different fingerprint.
-    const keyFile = join(dir, "bad-key.pem");
-    await writeFile(keyFile, key.privateKeyPem, { mode: 0o600 });
-    await writeFile(
-      badConfig,
-      `[DEFAULT]\nuser=${key.userId}\nfingerprint=00:11:22:33:44:55:66:77:88:99:aa:bb:cc:dd:ee:ff\ntenancy=${key.tenancyId}\nregion=${key.region}\nkey_file=${keyFile}\n`,
-      { mode: 0o600 },
-    );
-    const res = await sh("bash", ["-c", command], {
-      ...env,
-      OCI_CLI_AUTH_ARGS: `--config-file ${badConfig} --endpoint ${emu.url} --no-retry`,
-    });
     expect(res.code).toBe(3);
-    const line = JSON.parse((await readFile(join(logDir, "bad-auth.log"), "utf8")).trim()) as {
-      status: string;
-      error?: string;
-    };
+    expect(log).toHaveLength(1);
+    const line = log[0] as { status: string; error?: string };
     expect(line.status).toBe("invoke_failed");
     expect(line.error ?? "").toMatch(/NotAuthenticated|401/);
     expect(res.stdout + res.stderr + (line.error ?? "")).not.toContain("PRIVATE KEY");
