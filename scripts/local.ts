@@ -16,8 +16,13 @@ import { fileURLToPath } from "node:url";
 import { parseArgs } from "node:util";
 import { NoRetryConfigurationDetails, Region, SimpleAuthenticationDetailsProvider } from "oci-common";
 import { FunctionsInvokeClient, FunctionsManagementClient, requests } from "oci-functions";
-import type { InstanceJson, InstanceWithHistory, RunningEmulator } from "../emulator/src/index.js";
-import { startEmulator } from "../emulator/src/index.js";
+import type {
+  GeneratedApiKey,
+  InstanceJson,
+  InstanceWithHistory,
+  RunningEmulator,
+} from "../emulator/src/index.js";
+import { ociConfigProfile, startEmulator } from "../emulator/src/index.js";
 
 const ROOT = resolve(dirname(fileURLToPath(import.meta.url)), "..");
 const FLEET = "ocid1.compartment.oc1..aaaaaaaalocalfleet";
@@ -193,28 +198,13 @@ function printTimeline(instances: InstanceWithHistory[], t0: number, timeScale: 
   }
 }
 
-function writeCliConfig(
-  emu: RunningEmulator,
-  key: { userId: string; fingerprint: string; tenancyId: string; privateKeyPem: string; region: string },
-): string {
+function writeCliConfig(emu: RunningEmulator, key: GeneratedApiKey): string {
   const dir = join(ROOT, ".local");
   mkdirSync(dir, { recursive: true, mode: 0o700 });
   const keyFile = join(dir, "operator-key.pem");
   writeFileSync(keyFile, key.privateKeyPem, { mode: 0o600 });
   const configFile = join(dir, "oci-config");
-  writeFileSync(
-    configFile,
-    [
-      "[DEFAULT]",
-      `user=${key.userId}`,
-      `fingerprint=${key.fingerprint}`,
-      `tenancy=${key.tenancyId}`,
-      `region=${key.region}`,
-      `key_file=${keyFile}`,
-      "",
-    ].join("\n"),
-    { mode: 0o600 },
-  );
+  writeFileSync(configFile, ociConfigProfile(key, keyFile), { mode: 0o600 });
   writeFileSync(join(dir, "emulator-url"), `${emu.url}\n`);
   // The OCI CLI caches invoke endpoints beside its config for 15 minutes; a previous run's
   // emulator listened on another port.

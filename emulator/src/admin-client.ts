@@ -224,3 +224,23 @@ export class EmulatorAdmin {
     return (await this.#call<{ functions: FunctionJson[] }>("GET", "/functions")).functions;
   }
 }
+
+/**
+ * One profile of an OCI config file (the format the SDK and the OCI CLI read) for a generated key,
+ * e.g. to point the CLI at the emulator. `fingerprint` overrides the key's (to present an unknown key).
+ */
+export function ociConfigProfile(
+  key: GeneratedApiKey,
+  keyFile: string,
+  opts: { profile?: string; fingerprint?: string } = {},
+): string {
+  return [
+    `[${opts.profile ?? "DEFAULT"}]`,
+    `user=${key.userId}`,
+    `fingerprint=${opts.fingerprint ?? key.fingerprint}`,
+    `tenancy=${key.tenancyId}`,
+    `region=${key.region}`,
+    `key_file=${keyFile}`,
+    "",
+  ].join("\n");
+}

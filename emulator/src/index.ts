@@ -4,7 +4,7 @@ import { Emulator } from "./emulator.js";
 import type { EmulatorState } from "./model.js";
 
 export type * from "./admin-client.js";
-export { EmulatorAdmin } from "./admin-client.js";
+export { EmulatorAdmin, ociConfigProfile } from "./admin-client.js";
 export type { EmulatorState } from "./model.js";
 
 export interface StartOptions {

@@ -15,7 +15,7 @@ import { join, resolve } from "node:path";
 import { promisify } from "node:util";
 import { afterAll, beforeAll, describe, expect, it } from "vitest";
 import type { GeneratedApiKey, InstanceJson, RunningEmulator } from "../../emulator/src/index.js";
-import { startEmulator } from "../../emulator/src/index.js";
+import { ociConfigProfile, startEmulator } from "../../emulator/src/index.js";
 
 const run = promisify(execFile);
 const ROOT = resolve(import.meta.dirname, "../..");
@@ -96,11 +96,7 @@ async function writeCliConfig(
   const keyFile = join(dir, `${name}-key.pem`);
   await writeFile(keyFile, key.privateKeyPem, { mode: 0o600 });
   const config = join(dir, `${name}-config`);
-  await writeFile(
-    config,
-    `[DEFAULT]\nuser=${key.userId}\nfingerprint=${fingerprint}\ntenancy=${key.tenancyId}\nregion=${key.region}\nkey_file=${keyFile}\n`,
-    { mode: 0o600 },
-  );
+  await writeFile(config, ociConfigProfile(key, keyFile, { fingerprint }), { mode: 0o600 });
   return config;
 }
 

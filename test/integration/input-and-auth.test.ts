@@ -8,6 +8,7 @@ import { tmpdir } from "node:os";
 import { join } from "node:path";
 import { afterAll, beforeAll, describe, expect, it } from "vitest";
 import type { FnProcess } from "../../emulator/src/fn-agent.js";
+import { ociConfigProfile } from "../../emulator/src/index.js";
 import { type World, world } from "../helpers/integration.js";
 
 const DEV = "ocid1.compartment.oc1..dev";
@@ -138,12 +139,7 @@ describe("authentication", () => {
         `region=${key.region}`,
         `key_file=${keyFile}`,
         "",
-        "[EMULATOR]",
-        `user=${key.userId}`,
-        `fingerprint=${key.fingerprint}`,
-        `tenancy=${key.tenancyId}`,
-        `region=${key.region}`,
-        `key_file=${keyFile}`,
+        ociConfigProfile(key, keyFile, { profile: "EMULATOR" }),
       ].join("\n"),
     );
     const [target] = await w.emu.admin.putInstances([{ compartmentId: DEV, lifecycleState: "RUNNING" }]);
