@@ -3,16 +3,19 @@
  * real API; the in-memory fake in test/helpers implements the same contract.
  * Errors are thrown as ComputeError (src/errors.ts).
  */
-export type LifecycleState =
-  | "MOVING"
-  | "PROVISIONING"
-  | "RUNNING"
-  | "STARTING"
-  | "STOPPING"
-  | "STOPPED"
-  | "CREATING_IMAGE"
-  | "TERMINATING"
-  | "TERMINATED";
+export const LIFECYCLE_STATES = [
+  "MOVING",
+  "PROVISIONING",
+  "RUNNING",
+  "STARTING",
+  "STOPPING",
+  "STOPPED",
+  "CREATING_IMAGE",
+  "TERMINATING",
+  "TERMINATED",
+] as const;
+
+export type LifecycleState = (typeof LIFECYCLE_STATES)[number];
 
 export type PowerAction = "START" | "STOP" | "SOFTSTOP";
 

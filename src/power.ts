@@ -3,7 +3,7 @@
  * No I/O, no clock: batch.ts calls this again every time it learns a new state.
  */
 
-import type { LifecycleState, PowerAction } from "./compute.js";
+import { LIFECYCLE_STATES, type LifecycleState, type PowerAction } from "./compute.js";
 import type { ErrorCode } from "./errors.js";
 
 export type Decision =
@@ -22,20 +22,8 @@ export function targetState(action: PowerAction): "RUNNING" | "STOPPED" {
   return action === "START" ? "RUNNING" : "STOPPED";
 }
 
-const KNOWN_STATES: readonly string[] = [
-  "MOVING",
-  "PROVISIONING",
-  "RUNNING",
-  "STARTING",
-  "STOPPING",
-  "STOPPED",
-  "CREATING_IMAGE",
-  "TERMINATING",
-  "TERMINATED",
-];
-
 export function isKnownState(state: string): state is LifecycleState {
-  return KNOWN_STATES.includes(state);
+  return (LIFECYCLE_STATES as readonly string[]).includes(state);
 }
 
 /** States an instance leaves on its own (OCI is working on it). */
