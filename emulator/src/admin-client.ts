@@ -10,6 +10,7 @@ import type {
   StateChange,
   Timings,
 } from "./model.js";
+import type { ResourcePrincipalEnv, ResourcePrincipalRequest } from "./principals.js";
 
 export type { CallRecord, CallStats } from "./calls.js";
 export type {
@@ -45,23 +46,11 @@ export interface InstanceInput {
   metadata?: Record<string, string>;
 }
 
-export interface ResourcePrincipalRequest {
-  compartmentId: string;
-  tenancyId?: string;
-  compartments?: string[];
-  ttlSeconds?: number;
-  region?: string;
-  principalId?: string;
-}
+export type { ResourcePrincipalEnv, ResourcePrincipalRequest } from "./principals.js";
 
 export interface ResourcePrincipal {
   principalId: string;
-  env: {
-    OCI_RESOURCE_PRINCIPAL_VERSION: "2.2";
-    OCI_RESOURCE_PRINCIPAL_RPST: string;
-    OCI_RESOURCE_PRINCIPAL_PRIVATE_PEM: string;
-    OCI_RESOURCE_PRINCIPAL_REGION: string;
-  };
+  env: ResourcePrincipalEnv;
 }
 
 export interface InstancePrincipalRequest {

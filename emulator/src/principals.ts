@@ -21,12 +21,13 @@ export interface ResourcePrincipalRequest {
   principalId?: string;
 }
 
-export interface ResourcePrincipalEnv {
+/** A type alias (not an interface) so it can be passed where a plain env record is expected. */
+export type ResourcePrincipalEnv = {
   OCI_RESOURCE_PRINCIPAL_VERSION: "2.2";
   OCI_RESOURCE_PRINCIPAL_RPST: string;
   OCI_RESOURCE_PRINCIPAL_PRIVATE_PEM: string;
   OCI_RESOURCE_PRINCIPAL_REGION: string;
-}
+};
 
 export async function mintResourcePrincipal(
   auth: Authenticator,
