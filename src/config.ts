@@ -16,7 +16,10 @@ export interface FunctionConfig {
   logLevel: LogLevel;
 }
 
-export type ConfigSource = Record<string, string | undefined>;
+/** Function config / environment: every key a string or absent. The one Env type. */
+export type Env = Record<string, string | undefined>;
+/** Where configuration is read from (the same shape as Env). */
+export type ConfigSource = Env;
 
 function bad(key: string, message: string): PowerError {
   return new PowerError("InvalidConfiguration", `configuration ${key} ${message}`);

@@ -2,6 +2,8 @@
  * Retries for reads (GET, list) and the backoff shared with power actions: capped exponential
  * backoff with jitter, 429 honouring retry-after, all bounded by the batch deadline.
  */
+import { sleep } from "./clock.js";
+import type { Deadline } from "./deadline.js";
 import { ComputeError, PowerError } from "./errors.js";
 import type { CallScheduler } from "./pacing.js";
 
@@ -25,29 +27,6 @@ export function backoffMs(attempt: number, tuning: RetryTuning, random: () => nu
   return Math.round(cap / 2 + (random() * cap) / 2);
 }
 
-export function sleep(ms: number): Promise<void> {
-  return new Promise((resolve) => setTimeout(resolve, Math.max(0, ms)));
-}
-
-/**
- * Runs one request with its own timeout (capped by the deadline), started when the request starts
- * (not while it waits in the scheduler's queue), and clears the timer afterwards so nothing is kept
- * alive by it.
- */
-export async function withTimeout<T>(
-  ms: number,
-  deadlineAt: number,
-  run: (signal: AbortSignal) => Promise<T>,
-): Promise<T> {
-  const controller = new AbortController();
-  const timer = setTimeout(() => controller.abort(), Math.max(1, Math.min(ms, deadlineAt - Date.now())));
-  try {
-    return await run(controller.signal);
-  } finally {
-    clearTimeout(timer);
-  }
-}
-
 /**
  * Runs a read through the scheduler, retrying transient errors until it succeeds, a definite error
  * comes back, attempts run out or the next try would start after the deadline.
@@ -56,29 +35,28 @@ export async function readWithRetry<T>(
   read: (signal: AbortSignal) => Promise<T>,
   options: {
     scheduler: CallScheduler;
-    deadlineAt: number;
+    deadline: Deadline;
     tuning: RetryTuning;
     priority?: "high" | "normal";
   },
 ): Promise<T> {
-  const { scheduler, deadlineAt, tuning } = options;
+  const { scheduler, deadline, tuning } = options;
+  const callOptions = {
+    priority: options.priority ?? "high",
+    timeoutMs: tuning.requestTimeoutMs,
+    notAfter: deadline.at,
+  } as const;
   for (let attempt = 0; ; attempt++) {
     try {
-      const value = await scheduler.schedule(() => withTimeout(tuning.requestTimeoutMs, deadlineAt, read), {
-        priority: options.priority ?? "high",
-        notAfter: deadlineAt,
-      });
-      scheduler.succeeded();
-      return value;
+      return await scheduler.call(read, callOptions);
     } catch (error) {
       if (!(error instanceof ComputeError) || !error.transient) throw error;
-      if (error.code === "TooManyRequests") scheduler.throttled();
-      if (error.code === "NetworkError" && Date.now() >= deadlineAt) {
+      if (error.code === "NetworkError" && deadline.passed()) {
         throw new PowerError("DeadlineExceeded", "OCI did not answer before the deadline", { cause: error });
       }
       const delay = Math.max(backoffMs(attempt, tuning), error.retryAfterMs ?? 0);
-      if (attempt + 1 >= tuning.maxAttempts || Date.now() + delay >= deadlineAt) throw error;
-      await sleep(delay);
+      if (attempt + 1 >= tuning.maxAttempts || deadline.leavesNoTimeFor(delay)) throw error;
+      await sleep(deadline.clock, delay);
     }
   }
 }

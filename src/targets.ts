@@ -5,7 +5,9 @@
  */
 
 import type { ComputePort, InstanceView } from "./compute.js";
+import type { Deadline } from "./deadline.js";
 import { ComputeError, PowerError } from "./errors.js";
+import type { Guardrail } from "./guardrail.js";
 import type { Logger } from "./log.js";
 import type { CallScheduler } from "./pacing.js";
 import type { Targets } from "./request.js";
@@ -14,11 +16,11 @@ import { asPowerError, type RetryTuning, readWithRetry } from "./retry.js";
 export interface ResolveDeps {
   compute: ComputePort;
   scheduler: CallScheduler;
-  deadlineAt: number;
+  deadline: Deadline;
   retry: RetryTuning;
   logger: Logger;
-  /** Compartments we may list (guardrail); undefined = any. */
-  allowedCompartmentIds: ReadonlySet<string> | undefined;
+  /** Compartments we may list. */
+  guardrail: Guardrail;
   /** Up to this many ids (or ids left) are read one by one. */
   smallSet: number;
 }
@@ -51,7 +53,7 @@ export async function resolveIds(
     try {
       resolution = await readWithRetry((signal) => deps.compute.getInstance(id, signal), {
         scheduler: deps.scheduler,
-        deadlineAt: deps.deadlineAt,
+        deadline: deps.deadline,
         tuning: deps.retry,
       });
     } catch (error) {
@@ -76,12 +78,12 @@ export async function resolveIds(
     const probed = await getOne(probe);
     const compartmentId = probed instanceof PowerError ? undefined : probed.compartmentId;
     if (!compartmentId || listed.has(compartmentId)) continue;
-    if (deps.allowedCompartmentIds && !deps.allowedCompartmentIds.has(compartmentId)) continue;
+    if (!deps.guardrail.allows(compartmentId)) continue;
     listed.add(compartmentId);
     try {
       const views = await readWithRetry((signal) => deps.compute.listInstances(compartmentId, signal), {
         scheduler: deps.scheduler,
-        deadlineAt: deps.deadlineAt,
+        deadline: deps.deadline,
         tuning: deps.retry,
       });
       let covered = 0;
@@ -127,7 +129,7 @@ export async function resolveCompartment(
 ): Promise<InstanceView[]> {
   const views = await readWithRetry((signal) => deps.compute.listInstances(targets.compartmentId, signal), {
     scheduler: deps.scheduler,
-    deadlineAt: deps.deadlineAt,
+    deadline: deps.deadline,
     tuning: deps.retry,
   });
   return views.filter(

@@ -6,11 +6,12 @@
  * something may finish, so the answer comes at most about a second after the last instance settles.
  */
 
+import type { Clock } from "./clock.js";
 import type { ComputePort, InstanceView } from "./compute.js";
+import type { Deadline } from "./deadline.js";
 import { ComputeError, PowerError } from "./errors.js";
 import type { Logger } from "./log.js";
 import type { CallScheduler } from "./pacing.js";
-import { withTimeout } from "./retry.js";
 
 export interface WatchTuning {
   /** Poll period once a result may be near (and the cap for individual polls). */
@@ -86,27 +87,33 @@ interface CompartmentState {
 export interface WatcherDeps {
   compute: ComputePort;
   scheduler: CallScheduler;
-  deadlineAt: number;
+  /** Polls stop at the deadline; its clock times them. */
+  deadline: Deadline;
   logger: Logger;
   tuning?: Partial<WatchTuning>;
   /** True while the batch still has power actions to send (polls can be sparser then). */
   actionsPending?: () => boolean;
-  now?: () => number;
 }
 
 export class StateWatcher {
   private readonly waiters = new Map<string, Waiter>();
   private readonly compartments = new Map<string, CompartmentState>();
   private readonly tuning: WatchTuning;
-  private readonly now: () => number;
-  private timer: NodeJS.Timeout | undefined;
+  private readonly clock: Clock;
+  private readonly deadlineAt: number;
+  private cancelTimer: (() => void) | undefined;
   private closed = false;
   /** API calls made by the watcher (for logs). */
   readonly stats = { lists: 0, gets: 0 };
 
   constructor(private readonly deps: WatcherDeps) {
     this.tuning = { ...DEFAULT_WATCH_TUNING, ...deps.tuning };
-    this.now = deps.now ?? Date.now;
+    this.clock = deps.deadline.clock;
+    this.deadlineAt = deps.deadline.at;
+  }
+
+  private now(): number {
+    return this.clock.now();
   }
 
   watch(
@@ -115,7 +122,7 @@ export class StateWatcher {
     options: { learnKey?: string; since?: number } = {},
   ): Promise<WatchResult> {
     if (until(view)) return Promise.resolve({ kind: "done", view });
-    if (this.closed || this.now() >= this.deps.deadlineAt) return Promise.resolve({ kind: "timeout", view });
+    if (this.closed || this.now() >= this.deadlineAt) return Promise.resolve({ kind: "timeout", view });
     const previous = this.waiters.get(view.id);
     if (previous) previous.resolve({ kind: "timeout", view: previous.last });
     const now = this.now();
@@ -154,8 +161,8 @@ export class StateWatcher {
   /** Deadline: every waiter gets its last known view. */
   close(): void {
     this.closed = true;
-    if (this.timer) clearTimeout(this.timer);
-    this.timer = undefined;
+    this.cancelTimer?.();
+    this.cancelTimer = undefined;
     for (const w of [...this.waiters.values()]) w.resolve({ kind: "timeout", view: w.last });
   }
 
@@ -194,24 +201,24 @@ export class StateWatcher {
   /** Schedules the next tick at the earliest moment something needs polling. */
   private arm(): void {
     if (this.closed) return;
-    if (this.timer) clearTimeout(this.timer);
-    this.timer = undefined;
+    this.cancelTimer?.();
+    this.cancelTimer = undefined;
     if (this.waiters.size === 0) return;
-    let next = this.deps.deadlineAt;
+    let next = this.deadlineAt;
     for (const [compartmentId, group] of this.groups()) {
       const state = this.compartments.get(compartmentId);
       if (group.bulk.length > 0 && state && !state.inFlight) next = Math.min(next, state.nextPollAt);
       for (const w of group.individual) if (!w.inFlight) next = Math.min(next, w.nextPollAt);
     }
     const delay = Math.max(0, next - this.now());
-    this.timer = setTimeout(() => this.tick(), delay);
+    this.cancelTimer = this.clock.after(delay, () => this.tick());
   }
 
   private tick(): void {
-    this.timer = undefined;
+    this.cancelTimer = undefined;
     if (this.closed) return;
     const now = this.now();
-    if (now >= this.deps.deadlineAt) {
+    if (now >= this.deadlineAt) {
       this.close();
       return;
     }
@@ -258,16 +265,10 @@ export class StateWatcher {
     state.inFlight = true;
     let sentAt = this.now();
     try {
-      const views = await this.deps.scheduler.schedule(
-        () => {
-          sentAt = this.now();
-          return withTimeout(this.tuning.requestTimeoutMs, this.deps.deadlineAt, (signal) =>
-            this.deps.compute.listInstances(compartmentId, signal),
-          );
-        },
-        { priority: "high", notAfter: this.deps.deadlineAt },
-      );
-      this.deps.scheduler.succeeded();
+      const views = await this.deps.scheduler.call((signal) => {
+        sentAt = this.now();
+        return this.deps.compute.listInstances(compartmentId, signal);
+      }, this.callOptions());
       this.stats.lists++;
       const receivedAt = this.now();
       state.pages = Math.max(1, Math.ceil(views.length / 1000));
@@ -284,7 +285,6 @@ export class StateWatcher {
       }
       state.backoffMs = this.tuning.fastPollMs;
     } catch (error) {
-      if (error instanceof ComputeError && error.code === "TooManyRequests") this.deps.scheduler.throttled();
       if (error instanceof ComputeError && !error.transient) {
         // Listing refused (e.g. no permission to list): fall back to GETs for these waiters.
         for (const w of this.waiters.values())
@@ -322,26 +322,23 @@ export class StateWatcher {
     return Math.min(this.tuning.slowPollMs, Math.max(fast, earliestDue - now));
   }
 
+  private callOptions(): { priority: "high"; timeoutMs: number; notAfter: number } {
+    return { priority: "high", timeoutMs: this.tuning.requestTimeoutMs, notAfter: this.deadlineAt };
+  }
+
   private async pollOne(w: Waiter): Promise<void> {
     w.inFlight = true;
     let sentAt = this.now();
     try {
-      const view = await this.deps.scheduler.schedule(
-        () => {
-          sentAt = this.now();
-          return withTimeout(this.tuning.requestTimeoutMs, this.deps.deadlineAt, (signal) =>
-            this.deps.compute.getInstance(w.id, signal),
-          );
-        },
-        { priority: "high", notAfter: this.deps.deadlineAt },
-      );
-      this.deps.scheduler.succeeded();
+      const view = await this.deps.scheduler.call((signal) => {
+        sentAt = this.now();
+        return this.deps.compute.getInstance(w.id, signal);
+      }, this.callOptions());
       this.stats.gets++;
       w.failures = 0;
       this.observe(w, view, sentAt, this.now());
     } catch (error) {
       if (error instanceof ComputeError) {
-        if (error.code === "TooManyRequests") this.deps.scheduler.throttled();
         if (!error.transient) {
           this.fail(w, error);
           return;

@@ -1,0 +1,58 @@
+/**
+ * A target's result: the one place a result object is built and logged, so that a field added to
+ * every result (a reason, the target's kind, its region) is added here once.
+ */
+import type { InstanceView } from "./compute.js";
+import type { ErrorBody, PowerError } from "./errors.js";
+import type { Logger } from "./log.js";
+
+export type Outcome = "changed" | "unchanged" | "in_progress" | "failed" | "planned";
+
+export interface InstanceResult {
+  instance_id: string;
+  display_name?: string;
+  outcome: Outcome;
+  state_before?: string;
+  state_after?: string;
+  elapsed_ms: number;
+  error?: ErrorBody;
+}
+
+export interface ResultInput {
+  id: string;
+  outcome: Outcome;
+  elapsedMs: number;
+  /** The last view of the instance, if it was ever read. */
+  view: InstanceView | undefined;
+  stateBefore: string | undefined;
+  error: PowerError | undefined;
+}
+
+export function buildResult(input: ResultInput): InstanceResult {
+  const result: InstanceResult = {
+    instance_id: input.id,
+    outcome: input.outcome,
+    elapsed_ms: Math.max(0, input.elapsedMs),
+  };
+  if (input.view?.displayName !== undefined) result.display_name = input.view.displayName;
+  if (input.stateBefore !== undefined) result.state_before = input.stateBefore;
+  if (input.view) result.state_after = input.view.lifecycleState;
+  if (input.error) result.error = input.error.toJSON();
+  return result;
+}
+
+/** One log line per target outcome: warn for failures, info otherwise. */
+export function logResult(logger: Logger, result: InstanceResult, error: PowerError | undefined): void {
+  const fields = {
+    instance_id: result.instance_id,
+    outcome: result.outcome,
+    state_before: result.state_before,
+    state_after: result.state_after,
+    error_code: error?.code,
+    error_message: error?.message,
+    opc_request_id: error?.opcRequestId,
+    elapsed_ms: result.elapsed_ms,
+  };
+  if (result.outcome === "failed") logger.warn("instance outcome", fields);
+  else logger.info("instance outcome", fields);
+}
