@@ -272,15 +272,10 @@ function checkDefinedTags(
   return out;
 }
 
-/**
- * Validates a parsed body for start-compute ("START") or stop-compute ("STOP").
- * Throws InvalidParameterError; never touches OCI.
- */
-export function parseRequest(input: unknown, fn: FunctionKind): PowerRequest {
-  const body = parseBody(input);
-  const known: readonly string[] = fn === "STOP" ? [...COMMON_KEYS, "action"] : COMMON_KEYS;
-  const problems = new Problems();
+type Body = Record<string, unknown>;
 
+/** Unknown keys (with a suggestion when one is close) and "action" sent to start-compute. */
+function checkKeys(body: Body, fn: FunctionKind, known: readonly string[], problems: Problems): void {
   // Object.keys of a JSON.parse result: own keys only, "__proto__" included as a plain key.
   const keys = Object.keys(body);
   if (keys.length > 32) {
@@ -306,11 +301,88 @@ export function parseRequest(input: unknown, fn: FunctionKind): PowerRequest {
         : `unknown key ${quoteKey(key)}; accepted keys: ${known.join(", ")}`,
     );
   }
+}
 
+function parseInstanceId(raw: unknown, problems: Problems): Targets | undefined {
+  if (Array.isArray(raw)) {
+    problems.add("instance_id", `instance_id must be a single OCID string; use "instance_ids" for a list`);
+    return undefined;
+  }
+  const id = checkInstanceOcid("instance_id", raw, problems);
+  return id ? { kind: "ids", ids: [id] } : undefined;
+}
+
+function parseInstanceIds(raw: unknown, problems: Problems): Targets | undefined {
+  if (!Array.isArray(raw)) {
+    problems.add(
+      "instance_ids",
+      typeof raw === "string"
+        ? `instance_ids must be an array of instance OCIDs; for one instance use "instance_id" or ["${raw.slice(0, 40)}"]`
+        : `instance_ids must be an array of 1 to ${MAX_INSTANCE_IDS} instance OCIDs, got ${describeValue(raw)}`,
+    );
+    return undefined;
+  }
+  if (raw.length === 0) {
+    problems.add("instance_ids", `instance_ids is empty; list 1 to ${MAX_INSTANCE_IDS} instance OCIDs`);
+    return undefined;
+  }
+  if (raw.length > MAX_INSTANCE_IDS) {
+    problems.add(
+      "instance_ids",
+      `instance_ids has ${raw.length} entries; at most ${MAX_INSTANCE_IDS} per call (split the list or select by compartment_id)`,
+    );
+    return undefined;
+  }
+  const seen = new Map<string, number>();
+  const ids: string[] = [];
+  for (let i = 0; i < raw.length && !problems.full; i++) {
+    const id = checkInstanceOcid(`instance_ids[${i}]`, raw[i], problems);
+    if (!id) continue;
+    const first = seen.get(id);
+    if (first !== undefined) {
+      problems.add(
+        `instance_ids[${i}]`,
+        `instance_ids[${i}] repeats instance_ids[${first}]; list each instance once`,
+      );
+      continue;
+    }
+    seen.set(id, i);
+    ids.push(id);
+  }
+  return ids.length === raw.length ? { kind: "ids", ids } : undefined;
+}
+
+function parseCompartmentId(raw: unknown, problems: Problems): Targets | undefined {
+  if (typeof raw !== "string") {
+    problems.add(
+      "compartment_id",
+      `compartment_id must be a compartment OCID string, got ${describeValue(raw)}`,
+    );
+    return undefined;
+  }
+  const check = checkOcid(raw);
+  if (!check.ok) {
+    problems.add(
+      "compartment_id",
+      `compartment_id ${check.problem}; expected ocid1.compartment... or ocid1.tenancy...`,
+    );
+    return undefined;
+  }
+  if (check.resourceType !== "compartment" && check.resourceType !== "tenancy") {
+    problems.add(
+      "compartment_id",
+      `compartment_id is the OCID of ${withArticle(check.resourceType)}; expected a compartment (ocid1.compartment...) or the tenancy (ocid1.tenancy...)`,
+    );
+    return undefined;
+  }
+  return { kind: "compartment", compartmentId: raw, freeformTags: {}, definedTags: {} };
+}
+
+/** Exactly one of instance_id, instance_ids or compartment_id; tags only with compartment_id. */
+function parseTargets(body: Body, problems: Problems): Targets | undefined {
   const has = (k: string): boolean => Object.hasOwn(body, k);
   const forms = ["instance_id", "instance_ids", "compartment_id"].filter(has);
   let targets: Targets | undefined;
-
   if (forms.length === 0) {
     if (problems.list.length === 0) {
       problems.add(
@@ -324,73 +396,12 @@ export function parseRequest(input: unknown, fn: FunctionKind): PowerRequest {
       `${forms.join(" and ")} were all given; use exactly one of instance_id, instance_ids or compartment_id`,
     );
   } else if (has("instance_id")) {
-    const raw = body.instance_id;
-    if (Array.isArray(raw)) {
-      problems.add("instance_id", `instance_id must be a single OCID string; use "instance_ids" for a list`);
-    } else {
-      const id = checkInstanceOcid("instance_id", raw, problems);
-      if (id) targets = { kind: "ids", ids: [id] };
-    }
+    targets = parseInstanceId(body.instance_id, problems);
   } else if (has("instance_ids")) {
-    const raw = body.instance_ids;
-    if (!Array.isArray(raw)) {
-      problems.add(
-        "instance_ids",
-        typeof raw === "string"
-          ? `instance_ids must be an array of instance OCIDs; for one instance use "instance_id" or ["${raw.slice(0, 40)}"]`
-          : `instance_ids must be an array of 1 to ${MAX_INSTANCE_IDS} instance OCIDs, got ${describeValue(raw)}`,
-      );
-    } else if (raw.length === 0) {
-      problems.add("instance_ids", `instance_ids is empty; list 1 to ${MAX_INSTANCE_IDS} instance OCIDs`);
-    } else if (raw.length > MAX_INSTANCE_IDS) {
-      problems.add(
-        "instance_ids",
-        `instance_ids has ${raw.length} entries; at most ${MAX_INSTANCE_IDS} per call (split the list or select by compartment_id)`,
-      );
-    } else {
-      const seen = new Map<string, number>();
-      const ids: string[] = [];
-      for (let i = 0; i < raw.length && !problems.full; i++) {
-        const id = checkInstanceOcid(`instance_ids[${i}]`, raw[i], problems);
-        if (!id) continue;
-        const first = seen.get(id);
-        if (first !== undefined) {
-          problems.add(
-            `instance_ids[${i}]`,
-            `instance_ids[${i}] repeats instance_ids[${first}]; list each instance once`,
-          );
-          continue;
-        }
-        seen.set(id, i);
-        ids.push(id);
-      }
-      if (ids.length === raw.length) targets = { kind: "ids", ids };
-    }
+    targets = parseInstanceIds(body.instance_ids, problems);
   } else {
-    const raw = body.compartment_id;
-    if (typeof raw !== "string") {
-      problems.add(
-        "compartment_id",
-        `compartment_id must be a compartment OCID string, got ${describeValue(raw)}`,
-      );
-    } else {
-      const check = checkOcid(raw);
-      if (!check.ok) {
-        problems.add(
-          "compartment_id",
-          `compartment_id ${check.problem}; expected ocid1.compartment... or ocid1.tenancy...`,
-        );
-      } else if (check.resourceType !== "compartment" && check.resourceType !== "tenancy") {
-        problems.add(
-          "compartment_id",
-          `compartment_id is the OCID of ${withArticle(check.resourceType)}; expected a compartment (ocid1.compartment...) or the tenancy (ocid1.tenancy...)`,
-        );
-      } else {
-        targets = { kind: "compartment", compartmentId: raw, freeformTags: {}, definedTags: {} };
-      }
-    }
+    targets = parseCompartmentId(body.compartment_id, problems);
   }
-
   for (const tagKey of ["freeform_tags", "defined_tags"] as const) {
     if (has(tagKey) && forms.length === 1 && !has("compartment_id")) {
       problems.add(
@@ -409,48 +420,63 @@ export function parseRequest(input: unknown, fn: FunctionKind): PowerRequest {
       if (tags) targets.definedTags = tags;
     }
   }
+  return targets;
+}
 
-  const bool = (key: "wait" | "dry_run", fallback: boolean): boolean => {
-    if (!has(key)) return fallback;
-    const v = body[key];
-    if (typeof v === "boolean") return v;
-    problems.add(key, `${key} must be true or false, got ${describeValue(v)}`);
-    return fallback;
-  };
-  const wait = bool("wait", true);
-  const dryRun = bool("dry_run", false);
+function parseBool(body: Body, key: "wait" | "dry_run", fallback: boolean, problems: Problems): boolean {
+  if (!Object.hasOwn(body, key)) return fallback;
+  const v = body[key];
+  if (typeof v === "boolean") return v;
+  problems.add(key, `${key} must be true or false, got ${describeValue(v)}`);
+  return fallback;
+}
 
-  let timeoutSeconds: number | undefined;
-  if (has("timeout_seconds")) {
-    const v = body.timeout_seconds;
-    if (typeof v !== "number" || !Number.isInteger(v) || v < 1 || v > 3600) {
-      problems.add(
-        "timeout_seconds",
-        `timeout_seconds must be a whole number of seconds from 1 to 3600, got ${describeValue(v)}`,
-      );
-    } else {
-      timeoutSeconds = v;
-    }
+function parseTimeout(body: Body, problems: Problems): number | undefined {
+  if (!Object.hasOwn(body, "timeout_seconds")) return undefined;
+  const v = body.timeout_seconds;
+  if (typeof v !== "number" || !Number.isInteger(v) || v < 1 || v > 3600) {
+    problems.add(
+      "timeout_seconds",
+      `timeout_seconds must be a whole number of seconds from 1 to 3600, got ${describeValue(v)}`,
+    );
+    return undefined;
   }
+  return v;
+}
 
-  let action: PowerAction = fn === "START" ? "START" : "SOFTSTOP";
-  if (fn === "STOP" && has("action")) {
-    const v = body.action;
-    if (v === "SOFTSTOP" || v === "STOP") {
-      action = v;
-    } else if (typeof v === "string" && (v.toUpperCase() === "SOFTSTOP" || v.toUpperCase() === "STOP")) {
-      problems.add(
-        "action",
-        `action must be "SOFTSTOP" or "STOP" in capitals; got ${describeValue(v)}, did you mean "${v.toUpperCase()}"?`,
-      );
-    } else {
-      problems.add(
-        "action",
-        `action must be "SOFTSTOP" (graceful, the default) or "STOP" (immediate), got ${describeValue(v)}`,
-      );
-    }
+function parseAction(body: Body, fn: FunctionKind, problems: Problems): PowerAction {
+  const fallback: PowerAction = fn === "START" ? "START" : "SOFTSTOP";
+  if (fn !== "STOP" || !Object.hasOwn(body, "action")) return fallback;
+  const v = body.action;
+  if (v === "SOFTSTOP" || v === "STOP") return v;
+  if (typeof v === "string" && (v.toUpperCase() === "SOFTSTOP" || v.toUpperCase() === "STOP")) {
+    problems.add(
+      "action",
+      `action must be "SOFTSTOP" or "STOP" in capitals; got ${describeValue(v)}, did you mean "${v.toUpperCase()}"?`,
+    );
+  } else {
+    problems.add(
+      "action",
+      `action must be "SOFTSTOP" (graceful, the default) or "STOP" (immediate), got ${describeValue(v)}`,
+    );
   }
+  return fallback;
+}
 
+/**
+ * Validates a parsed body for start-compute ("START") or stop-compute ("STOP").
+ * Throws InvalidParameterError; never touches OCI.
+ */
+export function parseRequest(input: unknown, fn: FunctionKind): PowerRequest {
+  const body: Body = parseBody(input);
+  const known: readonly string[] = fn === "STOP" ? [...COMMON_KEYS, "action"] : COMMON_KEYS;
+  const problems = new Problems();
+  checkKeys(body, fn, known, problems);
+  const targets = parseTargets(body, problems);
+  const wait = parseBool(body, "wait", true, problems);
+  const dryRun = parseBool(body, "dry_run", false, problems);
+  const timeoutSeconds = parseTimeout(body, problems);
+  const action = parseAction(body, fn, problems);
   problems.throwIfAny();
   if (!targets) throw new InvalidParameterError(`no valid target; ${HOW_TO}`, "body");
   return { action, targets, wait, timeoutSeconds, dryRun };
