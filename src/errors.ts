@@ -19,24 +19,6 @@ export type ErrorCode =
   | "DeadlineExceeded"
   | "InternalError";
 
-export const ERROR_CODES: readonly ErrorCode[] = [
-  "InvalidParameter",
-  "InvalidConfiguration",
-  "NotAuthorizedOrNotFound",
-  "IncorrectState",
-  "OutOfHostCapacity",
-  "LimitExceeded",
-  "TooManyRequests",
-  "ServiceError",
-  "NetworkError",
-  "InstanceTerminated",
-  "UnexpectedState",
-  "Forbidden",
-  "AuthenticationFailed",
-  "DeadlineExceeded",
-  "InternalError",
-];
-
 /** HTTP-like status used when no OCI answer supplied one. */
 export function defaultStatus(code: ErrorCode): number {
   switch (code) {
@@ -148,10 +130,6 @@ export class ComputeError extends PowerError {
     this.serviceCode = options.serviceCode;
     this.outcomeUnknown = options.outcomeUnknown ?? false;
   }
-}
-
-export function isComputeError(value: unknown): value is ComputeError {
-  return value instanceof ComputeError;
 }
 
 /** A short description of anything thrown, without stack traces or object dumps. */

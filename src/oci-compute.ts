@@ -24,9 +24,9 @@ import {
 } from "oci-common";
 import { ComputeClient } from "oci-core/lib/client.js";
 import type { Instance } from "oci-core/lib/model/instance.js";
-import { createAuthProvider, type Env } from "./auth.js";
+import { createAuthProvider } from "./auth.js";
 import type { ComputePort, InstanceView, PowerAction } from "./compute.js";
-import type { AuthMode } from "./config.js";
+import type { AuthMode, Env } from "./config.js";
 import { ComputeError, describeThrown, PowerError } from "./errors.js";
 import { scrubSecrets } from "./log.js";
 

@@ -1,13 +1,18 @@
 /** The admin API under /_emulator/ (no auth, loopback only). Routes are listed in README.md ("The local OCI emulator"). */
 import { createPublicKey } from "node:crypto";
+import type { Authenticator } from "./auth.js";
 import { fingerprintOf, newRsaKeyPair } from "./auth.js";
-import type { Emulator } from "./emulator.js";
-import { validateTimings } from "./emulator.js";
+import type { CallLog } from "./calls.js";
 import { invalidParameter, OciHttpError } from "./errors.js";
+import type { FaultInjector } from "./faults.js";
 import { parseFaults } from "./faults.js";
+import type { FunctionsService } from "./functions-api.js";
 import { parseJsonObject } from "./http-util.js";
+import type { ActionPlanContext, InstanceStore } from "./instances.js";
+import type { EmulatorState } from "./model.js";
 import { INSTANCE_ACTIONS, type InstanceJson, type Timings } from "./model.js";
 import { isOcid, newOcid } from "./ocid.js";
+import type { InstanceIdentities } from "./principals.js";
 import { mintResourcePrincipal } from "./principals.js";
 
 export interface AdminAnswer {
@@ -31,8 +36,37 @@ function optionalString(v: unknown, name: string): string | undefined {
   return v;
 }
 
+/**
+ * What the admin API needs from the emulator. Declared here (the Emulator class satisfies it) so
+ * that admin-api.ts does not import emulator.ts, which imports this file.
+ */
+export interface AdminTarget {
+  readonly region: string;
+  readonly tenancyId: string;
+  readonly timings: Timings;
+  readonly store: InstanceStore;
+  readonly faults: FaultInjector;
+  readonly calls: CallLog;
+  readonly auth: Authenticator;
+  readonly identities: InstanceIdentities;
+  readonly functions: FunctionsService;
+  readonly url: string;
+  planContext(instanceId: string): ActionPlanContext;
+  snapshot(): EmulatorState & { timings: Timings };
+}
+
+/** Durations and the time scale must be finite and not negative (start state and admin updates). */
+export function validateTimings(t: Timings): void {
+  if (!Number.isFinite(t.timeScale) || t.timeScale < 0)
+    throw invalidParameter("timeScale must be a number >= 0.");
+  for (const a of INSTANCE_ACTIONS) {
+    const d = t.durationsMs[a];
+    if (!Number.isFinite(d) || d < 0) throw invalidParameter(`durationsMs.${a} must be a number >= 0.`);
+  }
+}
+
 export async function handleAdmin(
-  emu: Emulator,
+  emu: AdminTarget,
   method: string,
   path: string,
   query: URLSearchParams,

@@ -6,7 +6,7 @@
  */
 import { createServer, type IncomingMessage, type Server, type ServerResponse } from "node:http";
 import type { AddressInfo } from "node:net";
-import { handleAdmin } from "./admin-api.js";
+import { handleAdmin, validateTimings } from "./admin-api.js";
 import { Authenticator, allows, type Principal } from "./auth.js";
 import { CallLog, type CallRecord } from "./calls.js";
 import { invalidParameter, notAuthenticated, notFound, OciHttpError } from "./errors.js";
@@ -488,14 +488,5 @@ export class Emulator {
       }
     }
     return answer;
-  }
-}
-
-export function validateTimings(t: Timings): void {
-  if (!Number.isFinite(t.timeScale) || t.timeScale < 0)
-    throw invalidParameter("timeScale must be a number >= 0.");
-  for (const a of INSTANCE_ACTIONS) {
-    const d = t.durationsMs[a];
-    if (!Number.isFinite(d) || d < 0) throw invalidParameter(`durationsMs.${a} must be a number >= 0.`);
   }
 }
