@@ -6,25 +6,15 @@
 import { mkdtempSync, writeFileSync } from "node:fs";
 import { tmpdir } from "node:os";
 import { join } from "node:path";
-import { afterAll, beforeAll, describe, expect, it } from "vitest";
-import type { FnProcess } from "../../emulator/src/fn-agent.js";
+import { describe, expect, it } from "vitest";
 import { ociConfigProfile } from "../../emulator/src/index.js";
-import { type World, world } from "../helpers/integration.js";
+import { useWorld } from "../helpers/world.js";
 
 const DEV = "ocid1.compartment.oc1..dev";
 const PROD = "ocid1.compartment.oc1..prod";
 const SOME = "ocid1.instance.oc1.iad.aaaa1";
 
-let w: World;
-let start: FnProcess;
-let stop: FnProcess;
-
-beforeAll(async () => {
-  w = await world({ timeScale: 0.01 });
-  start = await w.fn("start");
-  stop = await w.fn("stop");
-});
-afterAll(async () => await w?.close());
+const world = useWorld({ timeScale: 0.01 });
 
 describe("bad input → 400 InvalidParameter naming the field, no call to OCI, process alive", () => {
   const cases: [string, string, RegExp][] = [
@@ -60,8 +50,8 @@ describe("bad input → 400 InvalidParameter naming the field, no call to OCI, p
   ];
 
   it.each(cases)("%s", async (_name, body, expected) => {
-    const { next } = await w.emu.admin.calls();
-    const res = await w.call(start, body);
+    const { next } = await world.emu.admin.calls();
+    const res = await world.call(world.start, body);
     expect(res.status).toBe(200);
     expect(res.gatewayStatus).toBe(400);
     expect(res.body).toMatchObject({
@@ -69,62 +59,62 @@ describe("bad input → 400 InvalidParameter naming the field, no call to OCI, p
       error: { code: "InvalidParameter", message: expect.stringMatching(expected) },
     });
     expect(res.body.results).toBeUndefined();
-    expect((await w.emu.admin.calls(next)).calls).toEqual([]);
-    expect(start.alive).toBe(true);
+    expect((await world.emu.admin.calls(next)).calls).toEqual([]);
+    expect(world.start.alive).toBe(true);
   });
 
   it("stop-compute: a bad action names the accepted values", async () => {
-    const res = await w.call(stop, { instance_id: SOME, action: "HALT" });
+    const res = await world.call(world.stop, { instance_id: SOME, action: "HALT" });
     expect(res.body.error?.message).toMatch(/"SOFTSTOP".*"STOP"/);
   });
 });
 
 describe("guardrail: ALLOWED_COMPARTMENT_IDS", () => {
   it("refuses a compartment outside the list with 403 before any call; fails outside instances as Forbidden", async () => {
-    const guarded = await w.fn("stop", { ALLOWED_COMPARTMENT_IDS: DEV });
-    const [inside, outside] = await w.emu.admin.putInstances([
+    const guarded = await world.fn("stop", { ALLOWED_COMPARTMENT_IDS: DEV });
+    const [inside, outside] = await world.emu.admin.putInstances([
       { compartmentId: DEV, lifecycleState: "RUNNING" },
       { compartmentId: PROD, lifecycleState: "RUNNING" },
     ]);
-    const { next } = await w.emu.admin.calls();
-    const refused = await w.call(guarded, { compartment_id: PROD });
+    const { next } = await world.emu.admin.calls();
+    const refused = await world.call(guarded, { compartment_id: PROD });
     expect(refused.gatewayStatus).toBe(403);
     expect(refused.body).toMatchObject({
       ok: false,
       error: { code: "Forbidden", message: expect.stringMatching(/ALLOWED_COMPARTMENT_IDS/) },
     });
-    expect((await w.emu.admin.calls(next)).calls).toEqual([]);
+    expect((await world.emu.admin.calls(next)).calls).toEqual([]);
 
-    const mixed = await w.call(guarded, { instance_ids: [inside?.id, outside?.id], action: "STOP" });
+    const mixed = await world.call(guarded, { instance_ids: [inside?.id, outside?.id], action: "STOP" });
     expect(mixed.body.results).toMatchObject([
       { instance_id: inside?.id, outcome: "changed" },
       { instance_id: outside?.id, outcome: "failed", error: { code: "Forbidden" } },
     ]);
-    const { calls } = await w.emu.admin.calls(next);
+    const { calls } = await world.emu.admin.calls(next);
     expect(calls.filter((c) => c.operation === "InstanceAction" && c.instanceId === outside?.id)).toEqual([]);
-    expect((await w.emu.admin.getInstance(outside?.id ?? "")).lifecycleState).toBe("RUNNING");
+    expect((await world.emu.admin.getInstance(outside?.id ?? "")).lifecycleState).toBe("RUNNING");
   });
 });
 
 describe("authentication", () => {
   it("instance principal (OCI_AUTH=instance_principal) through the emulator's metadata and federation endpoints", async () => {
-    const [target] = await w.emu.admin.putInstances([{ compartmentId: DEV, lifecycleState: "STOPPED" }]);
-    const ip = await w.emu.admin.createInstancePrincipal({ compartmentId: DEV });
-    const fn = await w.fn("start", {
+    const [target] = await world.emu.admin.putInstances([{ compartmentId: DEV, lifecycleState: "STOPPED" }]);
+    const ip = await world.emu.admin.createInstancePrincipal({ compartmentId: DEV });
+    const fn = await world.fn("start", {
       OCI_AUTH: "instance_principal",
       OCI_METADATA_BASE_URL: ip.metadataBaseUrl,
       OCI_FEDERATION_ENDPOINT: ip.federationEndpoint,
       OCI_RESOURCE_PRINCIPAL_VERSION: "",
     });
-    const { next } = await w.emu.admin.calls();
-    const res = await w.call(fn, { instance_id: target?.id });
+    const { next } = await world.emu.admin.calls();
+    const res = await world.call(fn, { instance_id: target?.id });
     expect(res.body).toMatchObject({ ok: true, results: [{ outcome: "changed" }] });
-    const { calls } = await w.emu.admin.calls(next);
+    const { calls } = await world.emu.admin.calls(next);
     expect(calls.find((c) => c.operation === "InstanceAction")?.principal).toBe(ip.principalId);
   });
 
   it("config file (local runs): found through OCI_CONFIG_FILE and OCI_CLI_PROFILE, signed with an API key", async () => {
-    const key = await w.emu.admin.generateApiKey();
+    const key = await world.emu.admin.generateApiKey();
     const dir = mkdtempSync(join(tmpdir(), "oci-config-"));
     const keyFile = join(dir, "key.pem");
     writeFileSync(keyFile, key.privateKeyPem, { mode: 0o600 });
@@ -142,25 +132,29 @@ describe("authentication", () => {
         ociConfigProfile(key, keyFile, { profile: "EMULATOR" }),
       ].join("\n"),
     );
-    const [target] = await w.emu.admin.putInstances([{ compartmentId: DEV, lifecycleState: "RUNNING" }]);
+    const [target] = await world.emu.admin.putInstances([{ compartmentId: DEV, lifecycleState: "RUNNING" }]);
     const noPrincipal = {
       OCI_RESOURCE_PRINCIPAL_VERSION: "",
       OCI_RESOURCE_PRINCIPAL_RPST: "",
       OCI_RESOURCE_PRINCIPAL_PRIVATE_PEM: "",
     };
-    const fn = await w.fn("stop", { ...noPrincipal, OCI_CONFIG_FILE: config, OCI_CLI_PROFILE: "EMULATOR" });
-    const { next } = await w.emu.admin.calls();
-    const res = await w.call(fn, { instance_id: target?.id, action: "STOP" });
+    const fn = await world.fn("stop", {
+      ...noPrincipal,
+      OCI_CONFIG_FILE: config,
+      OCI_CLI_PROFILE: "EMULATOR",
+    });
+    const { next } = await world.emu.admin.calls();
+    const res = await world.call(fn, { instance_id: target?.id, action: "STOP" });
     expect(res.body).toMatchObject({ ok: true, results: [{ outcome: "changed" }] });
-    const { calls } = await w.emu.admin.calls(next);
+    const { calls } = await world.emu.admin.calls(next);
     expect(calls.find((c) => c.operation === "InstanceAction")?.principal).toBe(key.keyId);
 
-    const missing = await w.fn("stop", {
+    const missing = await world.fn("stop", {
       ...noPrincipal,
       OCI_AUTH: "config_file",
       OCI_CONFIG_FILE: join(dir, "nope"),
     });
-    const refused = await w.call(missing, { instance_id: target?.id });
+    const refused = await world.call(missing, { instance_id: target?.id });
     expect(refused.body).toMatchObject({
       ok: false,
       error: {
@@ -171,10 +165,10 @@ describe("authentication", () => {
   });
 
   it("a principal limited to other compartments sees NotAuthorizedOrNotFound", async () => {
-    const rp = await w.emu.admin.mintResourcePrincipal({ compartmentId: DEV, compartments: [DEV] });
-    const fn = await w.fn("start", rp.env);
-    const [other] = await w.emu.admin.putInstances([{ compartmentId: PROD, lifecycleState: "STOPPED" }]);
-    const res = await w.call(fn, { instance_id: other?.id });
+    const rp = await world.emu.admin.mintResourcePrincipal({ compartmentId: DEV, compartments: [DEV] });
+    const fn = await world.fn("start", rp.env);
+    const [other] = await world.emu.admin.putInstances([{ compartmentId: PROD, lifecycleState: "STOPPED" }]);
+    const res = await world.call(fn, { instance_id: other?.id });
     expect(res.body).toMatchObject({
       ok: false,
       results: [{ outcome: "failed", error: { code: "NotAuthorizedOrNotFound" } }],
@@ -182,11 +176,11 @@ describe("authentication", () => {
   });
 
   it("missing resource-principal variables: a structured AuthenticationFailed naming them, process alive", async () => {
-    const fn = await w.fn("start", {
+    const fn = await world.fn("start", {
       OCI_RESOURCE_PRINCIPAL_RPST: "",
       OCI_RESOURCE_PRINCIPAL_PRIVATE_PEM: "",
     });
-    const res = await w.call(fn, { instance_id: SOME });
+    const res = await world.call(fn, { instance_id: SOME });
     expect(res.gatewayStatus).toBe(502);
     expect(res.body).toMatchObject({
       ok: false,
@@ -199,10 +193,10 @@ describe("authentication", () => {
   });
 
   it("an expired RPST: OCI's 401 becomes AuthenticationFailed per instance", async () => {
-    const rp = await w.emu.admin.mintResourcePrincipal({ compartmentId: DEV, ttlSeconds: -60 });
-    const fn = await w.fn("start", rp.env);
-    const [i] = await w.emu.admin.putInstances([{ compartmentId: DEV, lifecycleState: "STOPPED" }]);
-    const res = await w.call(fn, { instance_id: i?.id });
+    const rp = await world.emu.admin.mintResourcePrincipal({ compartmentId: DEV, ttlSeconds: -60 });
+    const fn = await world.fn("start", rp.env);
+    const [i] = await world.emu.admin.putInstances([{ compartmentId: DEV, lifecycleState: "STOPPED" }]);
+    const res = await world.call(fn, { instance_id: i?.id });
     expect(res.body).toMatchObject({
       ok: false,
       results: [{ outcome: "failed", error: { code: "AuthenticationFailed", status: 401 } }],
@@ -210,9 +204,12 @@ describe("authentication", () => {
   });
 
   it("no key material, token or RPST in any log line", async () => {
-    const secrets = [w.env.OCI_RESOURCE_PRINCIPAL_RPST ?? "", w.env.OCI_RESOURCE_PRINCIPAL_PRIVATE_PEM ?? ""];
-    expect(w.logs.length).toBeGreaterThan(10);
-    const all = w.logs.join("\n");
+    const secrets = [
+      world.env.OCI_RESOURCE_PRINCIPAL_RPST ?? "",
+      world.env.OCI_RESOURCE_PRINCIPAL_PRIVATE_PEM ?? "",
+    ];
+    expect(world.logs.length).toBeGreaterThan(10);
+    const all = world.logs.join("\n");
     for (const secret of secrets) {
       expect(secret.length).toBeGreaterThan(50);
       expect(all).not.toContain(secret.slice(0, 60));
@@ -223,7 +220,7 @@ describe("authentication", () => {
     }
     expect(all).not.toMatch(/BEGIN (RSA )?PRIVATE KEY/);
     // One JSON object per line, nothing else (the SDK prints nothing of its own).
-    for (const line of w.logs.filter((l) => l.trim() !== "")) {
+    for (const line of world.logs.filter((l) => l.trim() !== "")) {
       expect(() => JSON.parse(line), line).not.toThrow();
     }
   });

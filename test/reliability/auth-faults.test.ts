@@ -56,7 +56,7 @@ async function call(p: FnProcess, ids: string[], budgetMs = 20_000): Promise<Pow
   const deadline = new Date(Date.now() + budgetMs);
   const raw = await p.call(JSON.stringify({ instance_ids: ids }), { deadline });
   responses.push(raw.body, JSON.stringify(raw.headers));
-  expect(Date.now() <= deadline.getTime()).toBe(true);
+  expect(Date.now()).toBeLessThanOrEqual(deadline.getTime());
   expect(raw.status, raw.body.slice(0, 200)).toBe(200);
   return JSON.parse(raw.body) as PowerResponse;
 }
@@ -116,12 +116,12 @@ describe("authentication faults", () => {
       await emu.admin.setTimings({ timeScale: 0.01 });
     }
     const { calls } = await emu.admin.calls(next);
-    expect(calls.some((c) => c.status === 401)).toBe(true);
+    expect(calls.map((c) => c.status)).toContain(401);
     expect(body.ok).toBe(false);
     expect(body.results).toHaveLength(4);
     for (const r of body.results ?? []) {
       // The START was accepted before the token expired: the instance is moving, not "changed".
-      expect(calls.some((c) => c.instanceId === r.instance_id && c.transition)).toBe(true);
+      expect(calls).toContainEqual(expect.objectContaining({ instanceId: r.instance_id, transition: true }));
       expect(r.outcome).not.toBe("changed");
       if (r.outcome === "failed") {
         expect(r.error).toMatchObject({
@@ -157,7 +157,8 @@ describe("authentication faults", () => {
     expectAuthFailure(body, ids, /credentials|NotAuthenticated/);
     const { calls } = await emu.admin.calls(next);
     expect(calls.length).toBeGreaterThan(0);
-    expect(calls.every((c) => c.status === 401 && c.operation !== "InstanceAction")).toBe(true);
+    expect(new Set(calls.map((c) => c.status))).toEqual(new Set([401]));
+    expect(calls.map((c) => c.operation)).not.toContain("InstanceAction");
     expect(p.alive).toBe(true);
   });
 

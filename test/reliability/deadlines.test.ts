@@ -4,10 +4,9 @@
  * in_progress and what it could not send as DeadlineExceeded, and never times out or falls back to
  * the FDK's generic 502. The seed is in each test name: RELIABILITY_SEED=<seed> replays a run.
  */
-import { afterAll, beforeAll, describe, expect, it } from "vitest";
-import type { FnProcess } from "../../emulator/src/fn-agent.js";
+import { describe, expect, it } from "vitest";
 import type { PowerResponse } from "../../src/response.js";
-import { type World, world } from "../helpers/integration.js";
+import { useWorld } from "../helpers/world.js";
 import { accountingProblems, seeded, suiteSeed } from "./harness.js";
 
 const COMP = "ocid1.compartment.oc1..deadlines";
@@ -17,17 +16,8 @@ const BATCH = 80;
 /** Why an instance may be left undone at a deadline: not sent in time, or its last try was refused. */
 const NOT_DONE_CODES = ["DeadlineExceeded", "TooManyRequests", "ServiceError"];
 
-let w: World;
-let start: FnProcess;
-let stop: FnProcess;
-
-beforeAll(async () => {
-  // START 600 ms, SOFTSTOP 1.2 s: long enough that deadlines catch instances mid-transition.
-  w = await world({ timeScale: 0.02 });
-  start = await w.fn("start");
-  stop = await w.fn("stop");
-});
-afterAll(async () => await w?.close());
+// START 600 ms, SOFTSTOP 1.2 s: long enough that deadlines catch instances mid-transition.
+const world = useWorld({ timeScale: 0.02 });
 
 /** Deadlines from 150 ms to 4.5 s: before the first action, mid-send, mid-wait, near the end. */
 const runs = Array.from({ length: 7 }, (_, i) => ({
@@ -40,23 +30,23 @@ const runs = Array.from({ length: 7 }, (_, i) => ({
 describe(`deadlines at random points of a batch (seed ${SEED})`, () => {
   it.each(runs)("run $run: $kind of $budgetMs ms budget (fault seed $faultSeed)", async (run) => {
     const from = run.kind === "start" ? "STOPPED" : "RUNNING";
-    const made = await w.emu.admin.putInstances(
+    const made = await world.emu.admin.putInstances(
       Array.from({ length: BATCH }, () => ({ compartmentId: COMP, lifecycleState: from })),
     );
     const ids = made.map((i) => i.id);
-    await w.emu.admin.setFaults({
+    await world.emu.admin.setFaults({
       rateLimit: { perSecond: 60, burst: 10 },
       errorRate: { fraction: 0.1, statuses: [500, 503] },
       latencyMs: 15,
       hold: { instanceIds: ids.slice(0, 10), ms: 2000 },
       seed: run.faultSeed,
     });
-    const { next } = await w.emu.admin.calls();
+    const { next } = await world.emu.admin.calls();
     const deadline = new Date(Date.now() + run.budgetMs);
-    const fn = run.kind === "start" ? start : stop;
+    const fn = run.kind === "start" ? world.start : world.stop;
     const raw = await fn.call(JSON.stringify({ instance_ids: ids }), { deadline, graceMs: 10_000 });
     const answeredAt = Date.now();
-    await w.emu.admin.setFaults({});
+    await world.emu.admin.setFaults({});
 
     // Answered before the deadline it was given, with a structured body (never the FDK's 502).
     expect(answeredAt <= deadline.getTime(), `answered ${answeredAt - deadline.getTime()} ms after`).toBe(
@@ -69,14 +59,14 @@ describe(`deadlines at random points of a batch (seed ${SEED})`, () => {
     expect(fn.alive).toBe(true);
 
     // Every outcome is honest against the emulator's log and state.
-    const { calls } = await w.emu.admin.calls(next);
+    const { calls } = await world.emu.admin.calls(next);
     const target = run.kind === "start" ? "RUNNING" : "STOPPED";
     const wrong: string[] = [];
     for (const r of body.results ?? []) {
       const transitioned = calls.some(
         (c) => c.operation === "InstanceAction" && c.instanceId === r.instance_id && c.transition,
       );
-      const now = (await w.emu.admin.getInstance(r.instance_id)).lifecycleState;
+      const now = (await world.emu.admin.getInstance(r.instance_id)).lifecycleState;
       switch (r.outcome) {
         case "changed":
           if (!transitioned || r.state_after !== target)

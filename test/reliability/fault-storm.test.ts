@@ -5,9 +5,9 @@
  * Nothing is lost, every failure carries the right code, and the call log shows no second power
  * action except replays of the same retry token.
  */
-import { afterAll, beforeAll, describe, expect, it } from "vitest";
+import { describe, expect, it } from "vitest";
 import type { Faults } from "../../emulator/src/index.js";
-import { type World, world } from "../helpers/integration.js";
+import { useWorld } from "../helpers/world.js";
 import { accountingProblems, secondActionViolations, suiteSeed } from "./harness.js";
 
 const COMP = "ocid1.compartment.oc1..storm";
@@ -15,17 +15,14 @@ const SEED = suiteSeed();
 /** Failures a transient fault may leave after retries run out (never expected with this budget). */
 const TRANSIENT_CODES = ["TooManyRequests", "ServiceError", "NetworkError"];
 
-let w: World;
-
-beforeAll(async () => {
-  w = await world({ timeScale: 0.002 });
-});
-afterAll(async () => await w?.close());
+const world = useWorld({ timeScale: 0.002, functions: [] });
 
 describe("fault storm", () => {
   it(`500 instances, ~30% of OCI calls failing, capacity and held transitions (seed ${SEED})`, async () => {
     const put = (n: number, lifecycleState: string) =>
-      w.emu.admin.putInstances(Array.from({ length: n }, () => ({ compartmentId: COMP, lifecycleState })));
+      world.emu.admin.putInstances(
+        Array.from({ length: n }, () => ({ compartmentId: COMP, lifecycleState })),
+      );
     const stopped = (await put(350, "STOPPED")).map((i) => i.id);
     const running = (await put(40, "RUNNING")).map((i) => i.id);
     const starting = (await put(25, "STARTING")).map((i) => i.id);
@@ -45,39 +42,39 @@ describe("fault storm", () => {
       hold: { instanceIds: held, ms: 1500 },
       seed: SEED + round,
     });
-    await w.emu.admin.setFaults(storm(0));
+    await world.emu.admin.setFaults(storm(0));
     // Held in STOPPING: a transition begun while the hold is set lasts 1.5 s longer.
-    for (const id of held) await w.emu.admin.patchInstance(id, { lifecycleState: "STOPPING" });
+    for (const id of held) await world.emu.admin.patchInstance(id, { lifecycleState: "STOPPING" });
 
-    const start = await w.fn("start");
-    const { next } = await w.emu.admin.calls();
+    const start = await world.fn("start");
+    const { next } = await world.emu.admin.calls();
     let round = 0;
     let flipping: Promise<unknown> = Promise.resolve();
     const flipper = setInterval(() => {
       round++;
-      flipping = w.emu.admin.setFaults(storm(round)).catch(() => undefined);
+      flipping = world.emu.admin.setFaults(storm(round)).catch(() => undefined);
     }, 300);
-    let res: Awaited<ReturnType<World["call"]>>;
+    let res: Awaited<ReturnType<typeof world.call>>;
     try {
-      res = await w.call(start, { instance_ids: ids }, { budgetMs: 120_000 });
+      res = await world.call(start, { instance_ids: ids }, { budgetMs: 120_000 });
     } finally {
       clearInterval(flipper);
       await flipping;
     }
-    await w.emu.admin.setFaults({});
-    const { calls } = await w.emu.admin.calls(next);
+    await world.emu.admin.setFaults({});
+    const { calls } = await world.emu.admin.calls(next);
 
     // The storm was real: about 30% of the OCI calls failed, of every kind.
     const failedCalls = calls.filter((c) => c.status === 0 || c.status === 429 || c.status >= 500);
     const share = failedCalls.length / calls.length;
     const kinds = new Set(calls.map((c) => c.fault).filter((f) => f !== undefined));
-    expect(share >= 0.2, `${failedCalls.length}/${calls.length} OCI calls failed`).toBe(true);
+    expect(share, `${failedCalls.length}/${calls.length} OCI calls failed`).toBeGreaterThanOrEqual(0.2);
     expect([...kinds]).toEqual(
       expect.arrayContaining(["drop", "dropAfter", "errorRate", "outOfCapacity", "rateLimit"]),
     );
-    expect(calls.some((c) => c.status === 429)).toBe(true);
-    expect(calls.some((c) => c.status === 500 && c.fault === "errorRate")).toBe(true);
-    expect(calls.some((c) => c.status === 503)).toBe(true);
+    expect(calls.map((c) => c.status)).toContain(429);
+    expect(calls).toContainEqual(expect.objectContaining({ status: 500, fault: "errorRate" }));
+    expect(calls.map((c) => c.status)).toContain(503);
     expect(calls.filter((c) => c.status === 0).length).toBeGreaterThan(0);
 
     // Nothing lost: every id exactly once, the summary adds up.
@@ -87,7 +84,7 @@ describe("fault storm", () => {
 
     // Every instance is in its target state, or failed with the right code.
     const results = res.body.results ?? [];
-    const stored = new Map((await w.emu.admin.listInstances()).map((i) => [i.id, i.lifecycleState]));
+    const stored = new Map((await world.emu.admin.listInstances()).map((i) => [i.id, i.lifecycleState]));
     const wrong: string[] = [];
     for (const r of results) {
       const now = stored.get(r.instance_id);
@@ -126,6 +123,6 @@ describe("fault storm", () => {
 
     // No instance received a second power action except replays of the same retry token.
     expect(secondActionViolations(calls, ids)).toEqual([]);
-    expect(calls.some((c) => c.operation === "InstanceAction" && c.replayed)).toBe(true);
+    expect(calls).toContainEqual(expect.objectContaining({ operation: "InstanceAction", replayed: true }));
   });
 });
