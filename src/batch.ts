@@ -125,7 +125,7 @@ function assemble(request: PowerRequest, deps: BatchDeps, tuning: BatchTuning): 
 }
 
 /** The batch's targets in request (or listing) order, each with its run. */
-class Targets {
+class TargetRuns {
   private readonly runs = new Map<string, TargetRun>();
   private readonly running: Promise<void>[] = [];
 
@@ -172,7 +172,7 @@ class Targets {
 async function resolveAndRun(
   request: PowerRequest,
   parts: Parts,
-  targets: Targets,
+  targets: TargetRuns,
 ): Promise<PowerError | undefined> {
   if (request.targets.kind === "ids") {
     for (const id of request.targets.ids) targets.add(id);
@@ -204,7 +204,7 @@ export async function runBatch(request: PowerRequest, deps: BatchDeps): Promise<
     scheduler.close("the deadline came before this call could be sent");
     watcher.close();
   });
-  const targets = new Targets(parts.runDeps);
+  const targets = new TargetRuns(parts.runDeps);
   let fatal: PowerError | undefined;
   // A bug must not crash the process or lose targets: what is unfinished is written off below.
   let crashed: PowerError | undefined;
