@@ -269,7 +269,8 @@ function parseSize(v: unknown, field: string): number {
 
 /** UpdateNodePoolDetails, validated where this emulator acts on it. */
 function parseUpdate(body: Buffer): NodePoolUpdate {
-  const details = parseJsonObject(body, "UpdateNodePoolDetails");
+  // The SDK sends no body for an empty UpdateNodePoolDetails.
+  const details = body.length === 0 ? {} : parseJsonObject(body, "UpdateNodePoolDetails");
   const out: NodePoolUpdate = {};
   const config = details.nodeConfigDetails;
   if (config !== undefined && config !== null) {
