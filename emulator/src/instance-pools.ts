@@ -119,7 +119,7 @@ export class InstancePools implements Service {
       return { operation: "GetInstancePool", targetId: id, run: (c) => this.#get(id, c) };
     }
     if (parts.length === 3 && parts[2] === "instances" && method === "GET") {
-      return { operation: "ListInstancePoolInstances", targetId: id, run: (c) => this.#members_(id, c) };
+      return { operation: "ListInstancePoolInstances", targetId: id, run: (c) => this.#listMembers(id, c) };
     }
     const action = ACTIONS[parts[3] ?? ""];
     if (parts.length === 4 && parts[2] === "actions" && method === "POST" && action) {
@@ -153,7 +153,7 @@ export class InstancePools implements Service {
   }
 
   /** ListInstancePoolInstances: InstanceSummary items whose `state` follows the member instance. */
-  #members_(id: string, c: ServiceCall) {
+  #listMembers(id: string, c: ServiceCall) {
     const { compartmentId, paging } = parseListQuery(c.query);
     const pool = visible(this.store, id, "instancepool", c);
     visibleCompartment(c, compartmentId);

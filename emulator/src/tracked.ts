@@ -110,8 +110,10 @@ export class TrackedStore<J extends ResourceJson> {
     return this.#seq;
   }
 
+  /** Insert, or replace by id keeping the creation-order place (so page cursors stay valid). */
   add(json: J, now: number): Tracked<J> {
-    const record = new Tracked(json, this.#seq++, now);
+    const seq = this.#byId.get(json.id)?.seq ?? this.#seq++;
+    const record = new Tracked(json, seq, now);
     this.#byId.set(json.id, record);
     return record;
   }

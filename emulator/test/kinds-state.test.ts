@@ -5,7 +5,7 @@
 import { afterEach, describe, expect, it } from "vitest";
 import type { RunningEmulator } from "../src/index.js";
 import type { EmulatorState } from "../src/model.js";
-import { COMPARTMENT_A, emulator } from "./helpers.js";
+import { COMPARTMENT_A, emulator, signedFetch } from "./helpers.js";
 
 const POOL = "ocid1.instancepool.oc1.iad.aaaaaaaastatepool";
 const NODE_POOL = "ocid1.nodepool.oc1.iad.aaaaaaaastatenp";
@@ -74,6 +74,26 @@ describe("state file keys", () => {
     [{ containerInstances: [42] }, /Each of containerInstances must be a JSON object/],
   ])("refuses %j naming the field", async (state, message) => {
     await expect(start(state as EmulatorState)).rejects.toThrow(message);
+  });
+
+  it("an upsert replaces by id in place: paging still visits each resource once", async () => {
+    const emu = await start({});
+    const ids = ["a", "b", "c"].map((x) => `ocid1.computecontainerinstance.oc1.iad.aaaaaaaapage${x}`);
+    await emu.admin.putContainerInstances(ids.map((id) => ({ id, compartmentId: COMPARTMENT_A })));
+    await emu.admin.putContainerInstances([
+      { id: ids[0], compartmentId: COMPARTMENT_A, displayName: "renamed" },
+    ]);
+    const key = await emu.admin.generateApiKey();
+    const seen: string[] = [];
+    let page = "";
+    for (let i = 0; i < 5; i++) {
+      const query = `compartmentId=${COMPARTMENT_A}&limit=1${page ? `&page=${page}` : ""}`;
+      const res = await signedFetch(emu, key, "GET", `/20210415/containerInstances?${query}`);
+      seen.push(...(res.json as { items: Array<{ id: string }> }).items.map((c) => c.id));
+      page = res.headers.get("opc-next-page") ?? "";
+      if (!page) break;
+    }
+    expect(seen).toEqual(ids);
   });
 
   it("the admin routes refuse the same seeds with a 400", async () => {
