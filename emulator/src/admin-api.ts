@@ -179,6 +179,13 @@ export async function handleAdmin(
       return ok({ ok: true });
     case "GET /_emulator/stats":
       return ok(emu.calls.stats);
+    case "GET /_emulator/applications":
+      return ok({ applications: emu.functions.applications.all() });
+    case "POST /_emulator/applications": {
+      const input = json().applications;
+      if (!Array.isArray(input)) throw invalidParameter("applications must be a list.");
+      return ok({ applications: emu.functions.registerApplications(input) });
+    }
     case "GET /_emulator/functions":
       return ok({ functions: emu.functions.list() });
     case "POST /_emulator/functions": {

@@ -2,6 +2,7 @@
 import type { CallRecord, CallStats } from "./calls.js";
 import type {
   ApiKeyJson,
+  ApplicationJson,
   Durations,
   EmulatorState,
   Faults,
@@ -15,6 +16,7 @@ import type { ResourcePrincipalEnv, ResourcePrincipalRequest } from "./principal
 export type { CallRecord, CallStats } from "./calls.js";
 export type {
   ApiKeyJson,
+  ApplicationJson,
   Durations,
   EmulatorState,
   Faults,
@@ -85,6 +87,7 @@ export type StateSnapshot = Required<Pick<EmulatorState, "region" | "tenancyId" 
   instances: InstanceJson[];
   apiKeys: ApiKeyJson[];
   functions: FunctionJson[];
+  applications: ApplicationJson[];
 };
 
 export class EmulatorAdminError extends Error {
@@ -211,6 +214,16 @@ export class EmulatorAdmin {
 
   async listFunctions(): Promise<FunctionJson[]> {
     return (await this.#call<{ functions: FunctionJson[] }>("GET", "/functions")).functions;
+  }
+
+  /** Upsert by id; register an application before the functions that name it. */
+  async registerApplications(applications: ApplicationJson[]): Promise<ApplicationJson[]> {
+    return (await this.#call<{ applications: ApplicationJson[] }>("POST", "/applications", { applications }))
+      .applications;
+  }
+
+  async listApplications(): Promise<ApplicationJson[]> {
+    return (await this.#call<{ applications: ApplicationJson[] }>("GET", "/applications")).applications;
   }
 }
 

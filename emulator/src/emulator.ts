@@ -7,6 +7,7 @@
 import { createServer, type IncomingMessage, type Server, type ServerResponse } from "node:http";
 import type { AddressInfo } from "node:net";
 import { handleAdmin } from "./admin-api.js";
+import { ApplicationsApi } from "./applications-api.js";
 import { Authenticator, allows, type Principal } from "./auth.js";
 import { CallLog, type CallRecord } from "./calls.js";
 import { invalidParameter, notAuthenticated, notFound, OciHttpError } from "./errors.js";
@@ -55,6 +56,7 @@ export class Emulator {
   readonly auth: Authenticator;
   readonly identities: InstanceIdentities;
   readonly functions: FunctionsService;
+  readonly applications: ApplicationsApi;
   readonly #server: Server;
   #url = "";
 
@@ -75,9 +77,11 @@ export class Emulator {
     this.identities = ids;
     this.store = new InstanceStore(this.region, this.tenancyId);
     this.functions = new FunctionsService(this);
+    this.applications = new ApplicationsApi(this.functions.applications, this.functions);
     if (state.faults) this.faults.set(parseFaults(state.faults));
     this.store.upsert(state.instances ?? [], this.planContext(""));
     for (const key of state.apiKeys ?? []) this.auth.registerApiKey(key);
+    this.functions.registerApplications(state.applications ?? []);
     this.functions.register(state.functions ?? []);
     this.#server = createServer((req, res) => {
       this.#handle(req, res).catch(() => {
@@ -138,6 +142,7 @@ export class Emulator {
       instances: this.store.all(Date.now()),
       apiKeys: this.auth.apiKeys,
       functions: this.functions.list(),
+      applications: this.functions.applications.all(),
     };
   }
 
@@ -195,6 +200,10 @@ export class Emulator {
         send(res, 200, { token }, headers);
       } else if (path.startsWith("/20160918/")) {
         await this.#compute(req, res, method, path, query, headers, call);
+      } else if (ApplicationsApi.matches(path)) {
+        await this.applications.handle(req, res, method, path, query, headers, call, (body) =>
+          this.#authenticate(req, body, call),
+        );
       } else if (path.startsWith("/20181201/") || path.startsWith("/20260325/")) {
         await this.functions.handle(req, res, method, path, headers, call, (body, bodyHeaders) =>
           this.#authenticate(req, body, call, bodyHeaders),

@@ -73,6 +73,15 @@ export interface FunctionJson {
   memoryInMBs?: number;
 }
 
+/** A Functions application: the compartment its functions live in, and config every one of them inherits. */
+export interface ApplicationJson {
+  id: string;
+  compartmentId: string;
+  displayName: string;
+  /** Merged under each function's own config (the function's keys win), as OCI does. */
+  config?: Record<string, string>;
+}
+
 export interface Durations {
   START: number;
   STOP: number;
@@ -114,4 +123,6 @@ export interface EmulatorState {
   instances?: Array<Partial<InstanceJson>>;
   apiKeys?: ApiKeyJson[];
   functions?: FunctionJson[];
+  /** Registered before `functions`; a function without `applicationId` joins its compartment's default application. */
+  applications?: ApplicationJson[];
 }
