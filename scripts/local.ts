@@ -5,10 +5,12 @@
  * instance and tagged target instances), then invokes stop-compute and start-compute the way the
  * OCI CLI does (FunctionsManagementClient.getFunction for the invoke endpoint, then
  * FunctionsInvokeClient.invokeFunction, API-key signed), and prints a timeline of every instance's
- * states. `--keep` leaves the stack running and prints how to call it.
+ * states. `--keep` leaves the stack running and prints how to call it (curl, the OCI CLI and the Fn
+ * CLI); run again with the same `--port`, it reuses .local/'s API key so configured clients keep working.
  */
 import { spawnSync } from "node:child_process";
-import { existsSync, mkdirSync, readdirSync, rmSync, statSync, writeFileSync } from "node:fs";
+import { createPublicKey } from "node:crypto";
+import { existsSync, mkdirSync, readdirSync, readFileSync, rmSync, statSync, writeFileSync } from "node:fs";
 import { dirname, join, relative, resolve } from "node:path";
 import { Readable } from "node:stream";
 import type { ReadableStream as WebReadableStream } from "node:stream/web";
@@ -16,6 +18,7 @@ import { fileURLToPath } from "node:url";
 import { parseArgs } from "node:util";
 import { NoRetryConfigurationDetails, Region, SimpleAuthenticationDetailsProvider } from "oci-common";
 import { FunctionsInvokeClient, FunctionsManagementClient, requests } from "oci-functions";
+import { fingerprintOf } from "../emulator/src/auth.js";
 import type {
   GeneratedApiKey,
   InstanceJson,
@@ -29,6 +32,11 @@ const FLEET = "ocid1.compartment.oc1..aaaaaaaalocalfleet";
 const OPS = "ocid1.compartment.oc1..aaaaaaaalocalops";
 const START_FN = "ocid1.fnfunc.oc1.iad.aaaaaaaalocalstartcompute";
 const STOP_FN = "ocid1.fnfunc.oc1.iad.aaaaaaaalocalstopcompute";
+/** The Functions application, named as Terraform names it with the default name_prefix. */
+const APP = { id: "ocid1.fnapp.oc1.iad.aaaaaaaalocalpowerapp", name: "oci-compute-power-app" };
+const OPERATOR = "ocid1.user.oc1..aaaaaaaalocaloperator";
+const LOCAL_DIR = join(ROOT, ".local");
+const KEY_FILE = join(LOCAL_DIR, "operator-key.pem");
 const SCHEDULE_TAGS = { Schedule: "office-hours" };
 const FUNCTIONS = ["start-compute", "stop-compute"] as const;
 
@@ -198,10 +206,32 @@ function printTimeline(instances: InstanceWithHistory[], t0: number, timeScale: 
   }
 }
 
+/**
+ * The operator's API key: with a fixed `--port` and a key left in .local/ by an earlier run, that same
+ * key (so the OCI and Fn CLI configs made then keep working); otherwise a new one.
+ */
+async function operatorKey(emu: RunningEmulator, port: number): Promise<GeneratedApiKey> {
+  if (port === 0 || !existsSync(KEY_FILE)) return await emu.admin.generateApiKey({ userId: OPERATOR });
+  const privateKeyPem = readFileSync(KEY_FILE, "utf8");
+  const publicKeyPem = createPublicKey(privateKeyPem).export({ type: "spki", format: "pem" }).toString();
+  const fingerprint = fingerprintOf(publicKeyPem);
+  const keyId = `${emu.tenancyId}/${OPERATOR}/${fingerprint}`;
+  await emu.admin.addApiKey({ keyId, publicKeyPem });
+  return {
+    keyId,
+    tenancyId: emu.tenancyId,
+    userId: OPERATOR,
+    fingerprint,
+    region: emu.region,
+    publicKeyPem,
+    privateKeyPem,
+  };
+}
+
 function writeCliConfig(emu: RunningEmulator, key: GeneratedApiKey): string {
-  const dir = join(ROOT, ".local");
+  const dir = LOCAL_DIR;
   mkdirSync(dir, { recursive: true, mode: 0o700 });
-  const keyFile = join(dir, "operator-key.pem");
+  const keyFile = KEY_FILE;
   writeFileSync(keyFile, key.privateKeyPem, { mode: 0o600 });
   const configFile = join(dir, "oci-config");
   writeFileSync(configFile, ociConfigProfile(key, keyFile), { mode: 0o600 });
@@ -210,6 +240,22 @@ function writeCliConfig(emu: RunningEmulator, key: GeneratedApiKey): string {
   // emulator listened on another port.
   rmSync(join(dir, "functions-invoke-endpoint-cache.json"), { force: true });
   return configFile;
+}
+
+/** Paste-ready Fn CLI commands (the Fn CLI is the user's own: it is not in any package registry). */
+function fnCliCommands(emulatorUrl: string, configFile: string, body: string): string {
+  return `Use the Fn CLI (yours; it signs with the OCI config above, whose key_file is absolute):
+  export OCI_CLI_CONFIG_FILE=${configFile}
+  fn create context oci-local --provider oracle || true   # once; an existing context is fine
+  fn use context oci-local
+  fn update context api-url ${emulatorUrl}
+  fn update context oracle.compartment-id ${OPS}
+  fn update context oracle.profile DEFAULT
+  fn update context registry localhost/oci-compute-power
+  fn list apps
+  fn list functions ${APP.name}
+  echo '${body}' | fn invoke ${APP.name} start-compute
+  echo '{"instance_id":"ocid1.instance.oc1.iad.aaaaaaaalocaltarget2","dry_run":true}' | fn invoke ${APP.name} stop-compute`;
 }
 
 function printKeepInstructions(emu: RunningEmulator, configFile: string): void {
@@ -231,6 +277,8 @@ Look at the instances (the admin API needs no signature; OCI paths do):
   curl -s ${emu.url}/_emulator/instances
   .tools/oci-cli/bin/oci --config-file ${cfg} --endpoint ${emu.url} compute instance list --compartment-id ${FLEET}
   curl -s ${emu.url}/_emulator/calls | head -c 2000
+
+${fnCliCommands(emu.url, configFile, body)}
 `);
 }
 
@@ -243,13 +291,15 @@ async function main(): Promise<void> {
     timeScale: options.timeScale,
     state: {
       instances: sampleInstances(),
+      applications: [
+        { id: APP.id, compartmentId: OPS, displayName: APP.name, config: { ALLOWED_COMPARTMENT_IDS: FLEET } },
+      ],
       functions: FUNCTIONS.map((name) => ({
         id: name === "start-compute" ? START_FN : STOP_FN,
         displayName: name,
         bundle: join(ROOT, name, "dist", "func.js"),
         timeoutInSeconds: 120,
-        compartmentId: OPS,
-        config: { ALLOWED_COMPARTMENT_IDS: FLEET },
+        applicationId: APP.id,
       })),
     },
   });
@@ -260,7 +310,7 @@ async function main(): Promise<void> {
   process.once("SIGINT", () => void shutdown(0));
   process.once("SIGTERM", () => void shutdown(0));
 
-  const key = await emu.admin.generateApiKey({ userId: "ocid1.user.oc1..aaaaaaaalocaloperator" });
+  const key = await operatorKey(emu, options.port);
   const auth = new SimpleAuthenticationDetailsProvider(
     key.tenancyId,
     key.userId,

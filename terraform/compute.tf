@@ -3,6 +3,14 @@
 
 data "oci_identity_availability_domains" "this" {
   compartment_id = var.tenancy_ocid
+
+  lifecycle {
+    # Single-AD regions (most of them) have only AD 1: say so instead of failing on "Invalid index".
+    postcondition {
+      condition     = length(self.availability_domains) >= var.availability_domain_number
+      error_message = "availability_domain_number is ${var.availability_domain_number}, but region ${var.region} has ${length(self.availability_domains)} availability domain(s): set availability_domain_number to 1..${length(self.availability_domains)}."
+    }
+  }
 }
 
 # Newest platform image of the chosen OS and version that runs on each shape: looked up, never a
@@ -20,7 +28,9 @@ data "oci_core_images" "platform" {
 }
 
 locals {
-  availability_domain = data.oci_identity_availability_domains.this.availability_domains[var.availability_domain_number - 1].name
+  # Guarded so that the postcondition above, not an index error, is what a bad number meets.
+  availability_domains = data.oci_identity_availability_domains.this.availability_domains
+  availability_domain  = var.availability_domain_number <= length(local.availability_domains) ? local.availability_domains[var.availability_domain_number - 1].name : null
 
   ssh_metadata = var.ssh_public_key == null ? {} : { ssh_authorized_keys = var.ssh_public_key }
 
@@ -95,8 +105,9 @@ resource "oci_core_instance" "management" {
 
   lifecycle {
     precondition {
-      condition     = local.create_network || var.existing_management_subnet_id != null
-      error_message = "existing_functions_subnet_id is set but existing_management_subnet_id is not: give both, or neither to create a VCN."
+      # Half an existing network is refused rather than quietly replaced by a new VCN.
+      condition     = (var.existing_functions_subnet_id == null) == (var.existing_management_subnet_id == null)
+      error_message = "existing_functions_subnet_id and existing_management_subnet_id go together: give both to use an existing network, or neither to create a VCN."
     }
     # A newer image must not replace the instance on a later apply; new cloud-init must.
     ignore_changes       = [source_details[0].source_id]

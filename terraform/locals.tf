@@ -1,9 +1,9 @@
 locals {
   target_compartment_id = coalesce(var.target_compartment_ocid, var.compartment_ocid)
 
-  # A new VCN unless both existing subnets are given.
+  # A new VCN when no existing subnet is given (half of one is refused: see the management instance).
   # Written as a conditional so that checkov's evaluator resolves it and scans the network resources.
-  create_network = var.existing_functions_subnet_id == null ? true : false
+  create_network = var.existing_functions_subnet_id == null && var.existing_management_subnet_id == null ? true : false
 
   common_tags = merge({ "project" = "oci-compute-power" }, var.freeform_tags)
 

@@ -18,7 +18,8 @@ resource "oci_artifacts_container_repository" "function" {
 
   readme {
     content = "Image of the ${each.value.name} OCI Function (oci-compute-power)."
-    format  = "text/plain"
+    # The API's enum (TEXT_PLAIN | TEXT_MARKDOWN); the provider passes the value through unchecked.
+    format = "TEXT_PLAIN"
   }
 }
 

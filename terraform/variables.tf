@@ -93,13 +93,13 @@ variable "freeform_tags" {
 
 variable "existing_functions_subnet_id" {
   type        = string
-  description = "Use this existing (private) subnet for the Functions application instead of creating a VCN. Set existing_management_subnet_id too."
+  description = "Use this existing (private) subnet for the Functions application instead of creating a VCN. Set existing_management_subnet_id too (one without the other is refused)."
   default     = null
 }
 
 variable "existing_management_subnet_id" {
   type        = string
-  description = "Use this existing subnet for the management instance instead of creating a VCN. Set existing_functions_subnet_id too."
+  description = "Use this existing subnet for the management instance instead of creating a VCN. Set existing_functions_subnet_id too (one without the other is refused)."
   default     = null
 }
 
@@ -159,7 +159,7 @@ variable "management_assign_public_ip" {
 
 variable "availability_domain_number" {
   type        = number
-  description = "Availability domain (1-based, in the region's list) for the instances."
+  description = "Availability domain (1-based, in the region's list) for the instances. Single-AD regions have only 1; a number beyond the region's count is refused at plan, naming it."
   default     = 1
 
   validation {

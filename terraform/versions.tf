@@ -3,8 +3,9 @@ terraform {
 
   required_providers {
     oci = {
-      source  = "oracle/oci"
-      version = ">= 6.0.0, < 8.0.0"
+      source = "oracle/oci"
+      # Checked against the provider schemas of 7.32.0 and 8.28.0 (test/terraform/schema.test.ts).
+      version = ">= 7.32.0, < 9.0.0"
     }
   }
 }

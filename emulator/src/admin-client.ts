@@ -4,6 +4,7 @@ import type { ContainerInstanceJson } from "./container-instances.js";
 import type { InstancePoolJson } from "./instance-pools.js";
 import type {
   ApiKeyJson,
+  ApplicationJson,
   Durations,
   EmulatorState,
   Faults,
@@ -32,6 +33,7 @@ type WithHistory<J> = J & { stateHistory: StateEntry[] };
 export type { CallRecord, CallStats } from "./calls.js";
 export type {
   ApiKeyJson,
+  ApplicationJson,
   Durations,
   EmulatorState,
   Faults,
@@ -105,6 +107,7 @@ export type StateSnapshot = Required<Pick<EmulatorState, "region" | "tenancyId" 
   instancePools: InstancePoolView[];
   nodePools: NodePoolJson[];
   containerInstances: ContainerInstanceJson[];
+  applications: ApplicationJson[];
 };
 
 export class EmulatorAdminError extends Error {
@@ -283,6 +286,16 @@ export class EmulatorAdmin {
 
   async listFunctions(): Promise<FunctionJson[]> {
     return (await this.#call<{ functions: FunctionJson[] }>("GET", "/functions")).functions;
+  }
+
+  /** Upsert by id; register an application before the functions that name it. */
+  async registerApplications(applications: ApplicationJson[]): Promise<ApplicationJson[]> {
+    return (await this.#call<{ applications: ApplicationJson[] }>("POST", "/applications", { applications }))
+      .applications;
+  }
+
+  async listApplications(): Promise<ApplicationJson[]> {
+    return (await this.#call<{ applications: ApplicationJson[] }>("GET", "/applications")).applications;
   }
 }
 

@@ -7,6 +7,7 @@
 import { createServer, type IncomingMessage, type Server, type ServerResponse } from "node:http";
 import type { AddressInfo } from "node:net";
 import { handleAdmin, validateTimings } from "./admin-api.js";
+import { ApplicationsApi } from "./applications-api.js";
 import { Authenticator, allows, type Principal } from "./auth.js";
 import { CallLog, type CallRecord } from "./calls.js";
 import { ContainerInstances } from "./container-instances.js";
@@ -64,6 +65,7 @@ export class Emulator {
   readonly containerInstances: ContainerInstances;
   /** Services by API version (issue 13); Compute instances and Functions keep their own routes. */
   readonly #services: ReadonlyMap<string, Service>;
+  readonly applications: ApplicationsApi;
   readonly #server: Server;
   #url = "";
 
@@ -84,6 +86,7 @@ export class Emulator {
     this.identities = ids;
     this.store = new InstanceStore(this.region, this.tenancyId);
     this.functions = new FunctionsService(this);
+    this.applications = new ApplicationsApi(this.functions.applications, this.functions);
     if (state.faults) this.faults.set(parseFaults(state.faults));
     this.store.upsert(state.instances ?? [], this.planContext(""));
     const env = {
@@ -105,6 +108,7 @@ export class Emulator {
     this.nodePools.upsert(state.nodePools ?? [], Date.now());
     this.containerInstances.upsert(state.containerInstances ?? [], Date.now());
     for (const key of state.apiKeys ?? []) this.auth.registerApiKey(key);
+    this.functions.registerApplications(state.applications ?? []);
     this.functions.register(state.functions ?? []);
     this.#server = createServer((req, res) => {
       this.#handle(req, res).catch(() => {
@@ -168,6 +172,7 @@ export class Emulator {
       instancePools: this.instancePools.all(Date.now()),
       nodePools: this.nodePools.store.all(Date.now()),
       containerInstances: this.containerInstances.store.all(Date.now()),
+      applications: this.functions.applications.all(),
     };
   }
 
@@ -228,6 +233,10 @@ export class Emulator {
         await this.#runService(req, res, routed, query, headers, call);
       } else if (path.startsWith("/20160918/")) {
         await this.#compute(req, res, method, path, query, headers, call);
+      } else if (ApplicationsApi.matches(path)) {
+        await this.applications.handle(req, res, method, path, query, headers, call, (body) =>
+          this.#authenticate(req, body, call),
+        );
       } else if (path.startsWith("/20181201/") || path.startsWith("/20260325/")) {
         await this.functions.handle(req, res, method, path, headers, call, (body, bodyHeaders) =>
           this.#authenticate(req, body, call, bodyHeaders),

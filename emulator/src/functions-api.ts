@@ -6,12 +6,13 @@
  */
 import { createHash, randomUUID } from "node:crypto";
 import type { IncomingMessage, ServerResponse } from "node:http";
+import { ApplicationStore } from "./applications-api.js";
 import { type Authenticator, allows, type Principal } from "./auth.js";
 import type { CallRecord } from "./calls.js";
 import { invalidParameter, notFound, OciHttpError } from "./errors.js";
 import { FnProcess } from "./fn-agent.js";
 import { readBody, send } from "./http-util.js";
-import type { FunctionJson } from "./model.js";
+import type { ApplicationJson, FunctionJson } from "./model.js";
 import { isOcid } from "./ocid.js";
 import { mintResourcePrincipal } from "./principals.js";
 
@@ -41,14 +42,35 @@ export class FunctionsService {
   readonly #created = new Map<string, string>();
   readonly #warm = new Map<string, Promise<Warm>>();
   readonly #background = new Set<Promise<unknown>>();
+  readonly applications: ApplicationStore;
   onOutput: FunctionOutputListener | undefined;
 
-  constructor(readonly host: FunctionsHost) {}
+  constructor(readonly host: FunctionsHost) {
+    this.applications = new ApplicationStore(host.tenancyId);
+  }
 
+  /** Registers applications (upsert by id); their functions' next call starts with the new config. */
+  registerApplications(apps: readonly unknown[]): ApplicationJson[] {
+    const out = this.applications.register(apps);
+    const ids = new Set(out.map((a) => a.id));
+    for (const fn of this.#functions.values())
+      if (fn.applicationId && ids.has(fn.applicationId)) this.#retire(fn.id);
+    return out;
+  }
+
+  /**
+   * Registers functions (upsert by id), each in its application (see ApplicationStore.resolve), which
+   * fixes its `applicationId` and `compartmentId`. Every entry is checked before any is registered.
+   */
   register(fns: readonly unknown[]): FunctionJson[] {
+    const parsed = fns.map((raw) => parseFunction(raw));
+    for (const fn of parsed) {
+      const app = this.applications.resolve(fn);
+      fn.applicationId = app.id;
+      fn.compartmentId = app.compartmentId;
+    }
     const out: FunctionJson[] = [];
-    for (const raw of fns) {
-      const fn = parseFunction(raw);
+    for (const fn of parsed) {
       this.#functions.set(fn.id, fn);
       if (!this.#created.has(fn.id)) this.#created.set(fn.id, new Date().toISOString());
       // New config or bundle: the next call starts a fresh process.
@@ -100,7 +122,7 @@ export class FunctionsService {
 
     if (call.operation === "GetFunction") {
       call.status = 200;
-      send(res, 200, this.#model(fn), {
+      send(res, 200, this.model(fn), {
         ...headers,
         etag: createHash("sha1").update(JSON.stringify(fn)).digest("hex"),
       });
@@ -113,6 +135,12 @@ export class FunctionsService {
     if (!INVOKE_TYPES.has(invokeType))
       throw invalidParameter(`Unsupported fn-invoke-type: ${invokeType.slice(0, 50)}`);
     const callId = randomUUID();
+    if (header(req, "is-dry-run")?.toLowerCase() === "true") {
+      // "A dry run request does not execute the function" (InvokeFunction): checked, answered, not run.
+      call.status = 200;
+      send(res, 200, undefined, { ...headers, "fn-call-id": callId });
+      return;
+    }
     const contentType = header(req, "content-type") ?? "application/json";
     if (invokeType === "detached") {
       const run = this.#invoke(fn, body, callId, contentType).catch(() => undefined);
@@ -139,14 +167,14 @@ export class FunctionsService {
     return fn.compartmentId ?? this.host.tenancyId;
   }
 
-  #model(fn: FunctionJson): Record<string, unknown> {
+  /** The SDK `Function` model: what GetFunction answers (ListFunctions answers it without `config`). */
+  model(fn: FunctionJson): Record<string, unknown> {
     const created = this.#created.get(fn.id) ?? new Date().toISOString();
     return {
       id: fn.id,
       displayName: fn.displayName,
       lifecycleState: "ACTIVE",
-      applicationId:
-        fn.applicationId ?? `ocid1.fnapp.oc1.iad.${createHash("sha1").update(fn.id).digest("hex")}`,
+      applicationId: this.applications.resolve(fn).id,
       compartmentId: this.#compartmentOf(fn),
       image: `emulator.local/${fn.displayName}:latest`,
       imageDigest: "sha256:0000000000000000000000000000000000000000000000000000000000000000",
@@ -230,7 +258,9 @@ export class FunctionsService {
   }
 
   async #start(fn: FunctionJson): Promise<Warm> {
-    const config = fn.config ?? {};
+    const app = this.applications.resolve(fn);
+    // As OCI does: the application's config, overlaid by the function's own.
+    const config = { ...app.config, ...fn.config };
     const allowed = config.ALLOWED_COMPARTMENT_IDS?.split(",")
       .map((s) => s.trim())
       .filter(Boolean);
@@ -244,14 +274,13 @@ export class FunctionsService {
       },
       { tenancyId: this.host.tenancyId, region: this.host.region },
     );
-    const model = this.#model(fn);
     const env: Record<string, string> = {
       ...config,
       ...rp.env,
       OCI_COMPUTE_ENDPOINT: this.host.url,
-      FN_APP_ID: String(model.applicationId),
+      FN_APP_ID: app.id,
       FN_FN_ID: fn.id,
-      FN_APP_NAME: "emulator-app",
+      FN_APP_NAME: app.displayName,
       FN_FN_NAME: fn.displayName,
     };
     const onOutput = this.onOutput;

@@ -73,6 +73,15 @@ export interface FunctionJson {
   memoryInMBs?: number;
 }
 
+/** A Functions application: the compartment its functions live in, and config every one of them inherits. */
+export interface ApplicationJson {
+  id: string;
+  compartmentId: string;
+  displayName: string;
+  /** Merged under each function's own config (the function's keys win), as OCI does. */
+  config?: Record<string, string>;
+}
+
 export interface Durations {
   START: number;
   STOP: number;
@@ -120,4 +129,6 @@ export interface EmulatorState {
   nodePools?: Array<Record<string, unknown>>;
   /** Container instances: ContainerInstance fields. */
   containerInstances?: Array<Record<string, unknown>>;
+  /** Registered before `functions`; a function without `applicationId` joins its compartment's default application. */
+  applications?: ApplicationJson[];
 }

@@ -1,17 +1,18 @@
-import { chmodSync, mkdirSync, readFileSync, rmSync, writeFileSync } from "node:fs";
+import { chmodSync, existsSync, mkdirSync, mkdtempSync, readFileSync, rmSync, writeFileSync } from "node:fs";
+import { tmpdir } from "node:os";
 import { join } from "node:path";
-import { afterEach, beforeEach, describe, expect, it } from "vitest";
-import { removeTempDirs, runScript, tempDir, writeFakeOci } from "./helpers.js";
+import { afterAll, afterEach, beforeAll, beforeEach, describe, expect, it } from "vitest";
+import type { RunningEmulator } from "../../emulator/src/index.js";
+import { ociConfigProfile, startEmulator } from "../../emulator/src/index.js";
+import { removeTempDirs, repoRoot, runScript, startScript, tempDir } from "./helpers.js";
 
 afterEach(removeTempDirs);
 
-const START_ID = "ocid1.fnfunc.oc1.phx.aaaaaaaastart";
 const STOP_ID = "ocid1.fnfunc.oc1.phx.aaaaaaaastop";
 const BODY = '{"instance_id": "ocid1.instance.oc1.phx.aaaa"}';
 
 let dir: string;
 let binDir: string;
-let argsFile: string;
 
 /** A stand-in for the Fn CLI: records its arguments, its stdin and the func.yaml it ran next to. */
 function writeFakeFn(): string {
@@ -37,8 +38,6 @@ beforeEach(() => {
   dir = tempDir("invoke-deploy");
   binDir = join(dir, "bin");
   mkdirSync(binDir);
-  argsFile = join(dir, "oci-args.txt");
-  writeFakeOci(binDir);
   writeFakeFn();
 });
 
@@ -46,47 +45,114 @@ function pathWithFakes(): string {
   return `${binDir}:${process.env.PATH ?? "/usr/bin:/bin"}`;
 }
 
-describe("invoke.sh", () => {
-  it("uses the OCI CLI with STOP_FUNCTION_ID and prints the response", () => {
-    const result = runScript("invoke.sh", ["stop", BODY], {
-      env: {
-        PATH: pathWithFakes(),
-        STOP_FUNCTION_ID: STOP_ID,
-        START_FUNCTION_ID: START_ID,
-        FAKE_OCI_ARGS_FILE: argsFile,
-        FAKE_OCI_RESPONSE: '{"ok":true,"message":"stopped"}',
+describe("invoke.sh, its oci path against the local stack (real OCI CLI, built bundles)", () => {
+  const OCI = join(repoRoot, ".tools/oci-cli/bin/oci");
+  const FLEET = "ocid1.compartment.oc1..aaaaaaaainvokefleet";
+  const APP = "ocid1.fnapp.oc1.iad.aaaaaaaainvokeapp";
+  const START = "ocid1.fnfunc.oc1.iad.aaaaaaaainvokestart";
+  const STOP = "ocid1.fnfunc.oc1.iad.aaaaaaaainvokestop";
+  const target = (n: string) => `ocid1.instance.oc1.iad.aaaaaaaainvoke${n}`;
+  let emu: RunningEmulator;
+  let stackDir: string;
+  let authArgs: string;
+
+  beforeAll(async () => {
+    if (!existsSync(OCI))
+      throw new Error(`${OCI} is missing: run scripts/setup-tools.sh (npm test runs it first)`);
+    const bundle = (name: string) => {
+      const path = join(repoRoot, name, "dist/func.js");
+      if (!existsSync(path)) throw new Error(`${path} is missing: run npm run build`);
+      return path;
+    };
+    emu = await startEmulator({
+      timeScale: 0.01,
+      state: {
+        applications: [
+          {
+            id: APP,
+            compartmentId: FLEET,
+            displayName: "power-app",
+            config: { ALLOWED_COMPARTMENT_IDS: FLEET },
+          },
+        ],
+        functions: [
+          { id: START, displayName: "start-compute", bundle: bundle("start-compute"), applicationId: APP },
+          { id: STOP, displayName: "stop-compute", bundle: bundle("stop-compute"), applicationId: APP },
+        ],
+        instances: [
+          { id: target("running"), compartmentId: FLEET, lifecycleState: "RUNNING" },
+          { id: target("gone"), compartmentId: FLEET, lifecycleState: "TERMINATED" },
+        ],
       },
     });
+    const key = await emu.admin.generateApiKey();
+    stackDir = mkdtempSync(join(tmpdir(), "invoke-stack-"));
+    const keyFile = join(stackDir, "key.pem");
+    writeFileSync(keyFile, key.privateKeyPem, { mode: 0o600 });
+    writeFileSync(join(stackDir, "config"), ociConfigProfile(key, keyFile), { mode: 0o600 });
+    authArgs = `--config-file ${join(stackDir, "config")} --endpoint ${emu.url} --no-retry`;
+  }, 120_000);
 
+  afterAll(async () => {
+    await emu?.close();
+    if (stackDir) rmSync(stackDir, { recursive: true, force: true });
+  });
+
+  /** invoke.sh as a child process (async: the emulator answering it runs in this process). */
+  const invoke = (args: string[], env: Record<string, string> = {}) =>
+    startScript("invoke.sh", args, {
+      env: {
+        OCI_BIN: OCI,
+        OCI_CLI_AUTH_ARGS: authArgs,
+        SUPPRESS_LABEL_WARNING: "True",
+        OCI_CLI_SUPPRESS_FILE_PERMISSIONS_WARNING: "True",
+        ...env,
+      },
+    }).done;
+
+  it("stops an instance with STOP_FUNCTION_ID, OCI_CLI_AUTH_ARGS before the command, and prints the answer", async () => {
+    const result = await invoke(
+      ["stop", JSON.stringify({ instance_id: target("running"), action: "STOP" })],
+      {
+        STOP_FUNCTION_ID: STOP,
+        START_FUNCTION_ID: START,
+      },
+    );
     expect(result.stderr).toBe("");
     expect(result.code).toBe(0);
-    expect(result.stdout).toBe('{"ok":true,"message":"stopped"}\n');
-    expect(readFileSync(argsFile, "utf8").trimEnd().split("\n")).toEqual([
-      "fn",
-      "function",
-      "invoke",
+    const answer = JSON.parse(result.stdout) as {
+      ok: boolean;
+      action: string;
+      results: Array<{ outcome: string }>;
+    };
+    expect(answer).toMatchObject({ ok: true, action: "STOP" });
+    expect(answer.results.map((r) => r.outcome)).toEqual(["changed"]);
+    expect((await emu.admin.getInstance(target("running"))).lifecycleState).toBe("STOPPED");
+    const invokes = (await emu.admin.calls()).calls.filter((c) => c.operation === "InvokeFunction");
+    expect(invokes.map((c) => [c.functionId, c.status])).toEqual([[STOP, 200]]);
+  });
+
+  it("exits 4 when the function answers ok: false, 3 when the invoke itself fails", async () => {
+    const refused = await invoke([
       "--function-id",
-      STOP_ID,
-      "--file",
-      "-",
-      "--body",
-      BODY,
+      START,
+      "start",
+      JSON.stringify({ instance_id: target("gone") }),
     ]);
-  });
+    expect(refused.code).toBe(4);
+    expect(refused.stderr).toContain('start-compute answered "ok": false');
+    expect(JSON.parse(refused.stdout)).toMatchObject({ ok: false });
 
-  it("passes OCI_CLI_AUTH_ARGS before the command", () => {
-    const result = runScript("invoke.sh", ["--function-id", START_ID, "start", BODY], {
-      env: {
-        PATH: pathWithFakes(),
-        FAKE_OCI_ARGS_FILE: argsFile,
-        FAKE_OCI_RESPONSE: "{}",
-        OCI_CLI_AUTH_ARGS: "--profile prod",
-      },
-    });
-    expect(result.code).toBe(0);
-    expect(readFileSync(argsFile, "utf8").split("\n").slice(0, 3)).toEqual(["--profile", "prod", "fn"]);
+    const missing = await invoke(["--function-id", "ocid1.fnfunc.oc1.iad.aaaaaaaanosuch", "start", "{}"]);
+    expect(missing.code).toBe(3);
+    expect(missing.stderr).toContain("NotAuthorizedOrNotFound");
+    expect(missing.stderr).toContain("invoking start-compute via oci failed");
   });
+});
 
+describe("invoke.sh", () => {
+  // The Fn CLI is not in any package registry, so this checks the command invoke.sh builds; the same
+  // command ran by hand against `npm start -- --keep` with the real Fn CLI 0.6.63 (docs/operations.md).
   it("uses the Fn CLI with FN_APP, body on standard input", () => {
     const result = runScript("invoke.sh", ["start", BODY], {
       env: { PATH: pathWithFakes(), FN_APP: "power-app" },
@@ -102,19 +168,6 @@ describe("invoke.sh", () => {
       "application/json",
     ]);
     expect(readFileSync(join(dir, "fn-stdin.txt"), "utf8")).toBe(BODY);
-  });
-
-  it("exits 4 when the function answers ok: false, 3 when the invoke fails", () => {
-    const env = { PATH: pathWithFakes(), STOP_FUNCTION_ID: STOP_ID };
-    const failed = runScript("invoke.sh", ["stop", BODY], {
-      env: { ...env, FAKE_OCI_RESPONSE: '{"ok":false}' },
-    });
-    expect(failed.code).toBe(4);
-    expect(failed.stderr).toContain('stop-compute answered "ok": false');
-
-    const broken = runScript("invoke.sh", ["stop", BODY], { env: { ...env, FAKE_OCI_EXIT: "1" } });
-    expect(broken.code).toBe(3);
-    expect(broken.stderr).toContain("invoking stop-compute via oci failed");
   });
 
   it.each([

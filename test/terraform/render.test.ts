@@ -598,6 +598,33 @@ describe("terraform/ network and targets options", () => {
     expect(result.outputs.target_instance_ids).toEqual([]);
   });
 
+  it.each([
+    ["only the functions subnet", { existing_functions_subnet_id: "ocid1.subnet.oc1..functions" }],
+    ["only the management subnet", { existing_management_subnet_id: "ocid1.subnet.oc1..management" }],
+  ])("refuses half an existing network (%s), naming both variables", async (_label, half) => {
+    const result = await renderTerraform({ ...REQUIRED_VARIABLES, ...half });
+    expect(result.code).not.toBe(0);
+    expect(result.stderr.replace(/\s+/g, " ")).toContain(
+      "existing_functions_subnet_id and existing_management_subnet_id go together",
+    );
+  });
+
+  it("refuses an availability_domain_number beyond a single-AD region's count, with the count", async () => {
+    const singleAd = {
+      oci_identity_availability_domains: '{ availability_domains = [{ name = "Uocm:EU-MILAN-1-AD-1" }] }',
+    };
+    const refused = await renderTerraform({ ...REQUIRED_VARIABLES, availability_domain_number: 2 }, singleAd);
+    expect(refused.code).not.toBe(0);
+    const message = refused.stderr.replace(/\s+/g, " ");
+    expect(message).toContain(
+      "availability_domain_number is 2, but region eu-frankfurt-1 has 1 availability domain(s)",
+    );
+    expect(message).not.toContain("Invalid index");
+    const ok = await renderTerraform({ ...REQUIRED_VARIABLES, availability_domain_number: 1 }, singleAd);
+    expect(ok.code, ok.stderr).toBe(0);
+    expect(resource(ok, "oci_core_instance.management").availability_domain).toBe("Uocm:EU-MILAN-1-AD-1");
+  });
+
   it("creates a private VCN with NAT and service gateways, and a public management subnet by default", async () => {
     const result = await renderTerraform({
       ...REQUIRED_VARIABLES,

@@ -8,7 +8,8 @@
  * the provider would compute (id, IPs, ...); a data source stub carries made-up provider answers.
  * `terraform init && terraform apply` then renders policies, matching rules, the crontab, cloud-init
  * and the outputs exactly as Terraform would, and refuses bad variable values through the real
- * validation blocks.
+ * validation blocks. Each lifecycle precondition/postcondition becomes a precondition of a
+ * `terraform_data` check resource (`self` = the stub), so apply refuses what Terraform would refuse.
  */
 import { spawnSync } from "node:child_process";
 import { mkdtempSync, rmSync, writeFileSync } from "node:fs";
@@ -186,7 +187,13 @@ function toExpression(value: Json, bindings: "none" | "each" | "count"): string 
   return `{ ${entries.join(", ")} }`;
 }
 
-function stubExpression(kind: "resource" | "data", type: string, name: string, body: JsonObject): string {
+function stubExpression(
+  kind: "resource" | "data",
+  type: string,
+  name: string,
+  body: JsonObject,
+  dataAnswer?: string,
+): string {
   const forEach = typeof body.for_each === "string" ? body.for_each : undefined;
   const count = typeof body.count === "string" || typeof body.count === "number" ? body.count : undefined;
   const bindings = forEach ? "each" : count !== undefined ? "count" : "none";
@@ -204,7 +211,8 @@ function stubExpression(kind: "resource" | "data", type: string, name: string, b
   }
   const object =
     kind === "data"
-      ? (DATA_ANSWERS[type] ??
+      ? (dataAnswer ??
+        DATA_ANSWERS[type] ??
         (() => {
           throw new Error(`no stub answer for data source ${type}: add one to DATA_ANSWERS`);
         })())
@@ -219,6 +227,42 @@ function stubExpression(kind: "resource" | "data", type: string, name: string, b
   return `\${${object}}`;
 }
 
+/**
+ * The conditions of a resource's or data source's `lifecycle` as `terraform_data` preconditions. Only
+ * for blocks without count/for_each (conditions of counted blocks would need their bindings).
+ */
+function conditionChecks(
+  kind: "resource" | "data",
+  type: string,
+  name: string,
+  body: JsonObject,
+): JsonObject | undefined {
+  if (body.count !== undefined || body.for_each !== undefined) return undefined;
+  const lifecycle = Array.isArray(body.lifecycle) ? body.lifecycle.filter(isObject) : [];
+  const conditions = lifecycle.flatMap((l) =>
+    [
+      ...(Array.isArray(l.precondition) ? l.precondition : []),
+      ...(Array.isArray(l.postcondition) ? l.postcondition : []),
+    ].filter(isObject),
+  );
+  if (conditions.length === 0) return undefined;
+  const self = `local.${stubName(kind, type, name)}`;
+  return {
+    lifecycle: [
+      {
+        precondition: conditions.map((c) => ({
+          condition: rewriteJson(
+            typeof c.condition === "string" ? c.condition.replace(/\bself\b/g, self) : null,
+          ),
+          error_message: rewriteJson(
+            typeof c.error_message === "string" ? c.error_message.replace(/\bself\b/g, self) : null,
+          ),
+        })),
+      },
+    ],
+  };
+}
+
 export interface RenderResult {
   code: number | null;
   stderr: string;
@@ -226,8 +270,14 @@ export interface RenderResult {
   outputs: Record<string, Json>;
 }
 
-/** Renders terraform/ with these variable values (a .tfvars.json) and returns the outputs. */
-export async function renderTerraform(variables: Record<string, Json>): Promise<RenderResult> {
+/**
+ * Renders terraform/ with these variable values (a .tfvars.json) and returns the outputs. `dataAnswers`
+ * replaces the made-up provider answers for some data source types (e.g. a single-AD region).
+ */
+export async function renderTerraform(
+  variables: Record<string, Json>,
+  dataAnswers: Record<string, string> = {},
+): Promise<RenderResult> {
   const config = await loadTerraform();
   const types = [...new Set([...Object.keys(config.resources), ...Object.keys(config.data)])].sort(
     (a, b) => b.length - a.length,
@@ -246,6 +296,18 @@ export async function renderTerraform(variables: Record<string, Json>): Promise<
   const locals: JsonObject = {};
   for (const [name, value] of Object.entries(config.locals)) locals[name] = rewriteJson(value);
   const resourceNames: string[] = [];
+  const checks: JsonObject = {};
+  for (const [kind, all] of [
+    ["resource", config.resources],
+    ["data", config.data],
+  ] as const) {
+    for (const [type, byName] of Object.entries(all)) {
+      for (const [name, body] of Object.entries(byName)) {
+        const check = conditionChecks(kind, type, name, body);
+        if (check) checks[`check__${stubName(kind, type, name)}`] = check;
+      }
+    }
+  }
   for (const [type, byName] of Object.entries(config.resources)) {
     for (const [name, body] of Object.entries(byName)) {
       locals[stubName("resource", type, name)] = stubExpression("resource", type, name, body);
@@ -254,7 +316,7 @@ export async function renderTerraform(variables: Record<string, Json>): Promise<
   }
   for (const [type, byName] of Object.entries(config.data)) {
     for (const [name, body] of Object.entries(byName)) {
-      locals[stubName("data", type, name)] = stubExpression("data", type, name, body);
+      locals[stubName("data", type, name)] = stubExpression("data", type, name, body, dataAnswers[type]);
     }
   }
   const outputs: JsonObject = {};
@@ -271,7 +333,16 @@ export async function renderTerraform(variables: Record<string, Json>): Promise<
   try {
     writeFileSync(
       join(dir, "main.tf.json"),
-      JSON.stringify({ variable: variableBlocks, locals, output: outputs }, null, 2),
+      JSON.stringify(
+        {
+          variable: variableBlocks,
+          locals,
+          output: outputs,
+          ...(Object.keys(checks).length > 0 ? { resource: { terraform_data: checks } } : {}),
+        },
+        null,
+        2,
+      ),
     );
     writeFileSync(join(dir, "terraform.tfvars.json"), JSON.stringify(variables, null, 2));
     const env = {
