@@ -387,9 +387,12 @@ export class OciCompute implements ComputePort {
   }
 }
 
-/** Builds the auth provider and the client: once per process (the handler caches the promise). */
-export async function createOciCompute(env: Env): Promise<{ compute: ComputePort; authMode: string }> {
-  const { provider, mode } = await createAuthProvider(env);
+/**
+ * The Compute client for a provider: signed by our transport, its endpoint derived from the
+ * provider's region (https://iaas.<region>.<realm domain>, by oci-common's Region/Realm tables) unless
+ * OCI_COMPUTE_ENDPOINT overrides it. test/build/endpoints.test.ts checks the derived endpoints.
+ */
+export function createComputeClient(provider: AuthenticationDetailsProvider, env: Env): ComputeClient {
   // The SDK accepts a provider or a transport; ours signs with the provider, so give the region by hand.
   const client = new ComputeClient({ httpClient: new RecordingHttpClient(provider) });
   if (isRegionProvider(provider)) {
@@ -420,5 +423,11 @@ export async function createOciCompute(env: Env): Promise<{ compute: ComputePort
       "no Compute endpoint: the credentials carry no region; set OCI_COMPUTE_ENDPOINT or a region",
     );
   }
-  return { compute: new OciCompute(client, mode), authMode: mode };
+  return client;
+}
+
+/** Builds the auth provider and the client: once per process (the handler caches the promise). */
+export async function createOciCompute(env: Env): Promise<{ compute: ComputePort; authMode: string }> {
+  const { provider, mode } = await createAuthProvider(env);
+  return { compute: new OciCompute(createComputeClient(provider, env), mode), authMode: mode };
 }
