@@ -390,11 +390,17 @@ export class OciCompute implements ComputePort {
 /**
  * The Compute client for a provider: signed by our transport, its endpoint derived from the
  * provider's region (https://iaas.<region>.<realm domain>, by oci-common's Region/Realm tables) unless
- * OCI_COMPUTE_ENDPOINT overrides it. test/build/endpoints.test.ts checks the derived endpoints.
+ * OCI_COMPUTE_ENDPOINT overrides it. The endpoint getter still holds a template ("{dualStack?…}") the
+ * SDK resolves per request, so test/build/endpoints.test.ts captures the URL a request goes to through
+ * `httpClient` instead.
  */
-export function createComputeClient(provider: AuthenticationDetailsProvider, env: Env): ComputeClient {
+export function createComputeClient(
+  provider: AuthenticationDetailsProvider,
+  env: Env,
+  httpClient: HttpClient = new RecordingHttpClient(provider),
+): ComputeClient {
   // The SDK accepts a provider or a transport; ours signs with the provider, so give the region by hand.
-  const client = new ComputeClient({ httpClient: new RecordingHttpClient(provider) });
+  const client = new ComputeClient({ httpClient });
   if (isRegionProvider(provider)) {
     const region = provider.getRegion();
     if (region) client.region = region;

@@ -9,9 +9,10 @@
  *                        transport; prints {results: [...]} (opc-request-ids dropped: they are random)
  *   sdk-probe endpoints  for each region in PROBE_REGIONS (comma-separated) builds the functions' client
  *                        (createComputeClient, no OCI_COMPUTE_ENDPOINT) as a resource principal in that
- *                        region; prints {endpoints: {region: endpoint}}. Sends nothing.
+ *                        region and asks it for PROBE_INSTANCE_ID through a transport that only records
+ *                        the URL; prints {endpoints: {region: url}}. Sends nothing.
  */
-import { OciError } from "oci-common";
+import { type HttpClient, type HttpRequest, OciError } from "oci-common";
 import { ComputeClient } from "oci-core/lib/client.js";
 import { createAuthProvider } from "../../src/auth.js";
 import { createComputeClient } from "../../src/oci-compute.js";
@@ -96,14 +97,27 @@ async function ops(): Promise<void> {
   process.stdout.write(`${JSON.stringify({ results })}\n`);
 }
 
+/** A transport that sends nothing: it records the URL the SDK composed and stops the request. */
+class CapturingHttpClient implements HttpClient {
+  uri: string | undefined;
+
+  async send(req: HttpRequest): Promise<Response> {
+    this.uri = req.uri;
+    throw new Error("sdk-probe: captured, not sent");
+  }
+}
+
 async function endpoints(): Promise<void> {
-  const out: Record<string, string> = {};
+  const out: Record<string, string | undefined> = {};
   for (const region of required("PROBE_REGIONS").split(",")) {
     // oci-common's resource principal reads process.env itself.
     process.env.OCI_RESOURCE_PRINCIPAL_REGION = region;
     const env = { ...process.env, OCI_AUTH: "resource_principal", OCI_COMPUTE_ENDPOINT: "" };
     const { provider } = await createAuthProvider(env);
-    out[region] = createComputeClient(provider, env).endpoint;
+    const transport = new CapturingHttpClient();
+    const client = createComputeClient(provider, env, transport);
+    await client.getInstance({ instanceId: required("PROBE_INSTANCE_ID") }).catch(() => undefined);
+    out[region] = transport.uri;
   }
   process.stdout.write(`${JSON.stringify({ endpoints: out })}\n`);
 }
