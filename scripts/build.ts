@@ -133,7 +133,7 @@ export function replaceCounted(
 
 /** The index of a marker that must occur exactly once. */
 function uniqueMarker(source: string, marker: string): number {
-  expectCount(`marker ${JSON.stringify(marker)}`, source.split(marker).length - 1, 1);
+  expectCount(`marker ${marker}`, source.split(marker).length - 1, 1);
   return source.indexOf(marker);
 }
 
