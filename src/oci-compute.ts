@@ -181,7 +181,18 @@ function sdkResponse(status: number, text: string, headers: IncomingHttpHeaders)
   return lite as unknown as Response;
 }
 
-/** A neutral answer for the SDK when the real one was a failure we recorded. */
+/**
+ * A neutral answer for the SDK when the real one was a failure we recorded.
+ *
+ * Why not a cleaner hook (checked against oci-common 2.139.1's public API): every response passes
+ * through GenericRetrier.makeServiceCall, and ClientConfiguration offers only retryConfiguration,
+ * circuitBreaker and httpOptions, no response or error interceptor. Handing the SDK the real non-2xx
+ * answer makes an OciError (handleErrorResponse) that drops the retry-after header, and throwing our
+ * own error from send() is caught as a "non-service error" and rebuilt as a plain {code, message}
+ * object, losing its class and whether the request was written; both paths also console.warn one
+ * non-JSON line per failure ("Request cannot be retried…" / "All retry attempts have exhausted…").
+ * So the transport records the failure for OciCompute.call (AsyncLocalStorage) and answers 200 "null".
+ */
 const NEUTRAL = (): Response => sdkResponse(200, "null", {});
 
 interface RawAnswer {
