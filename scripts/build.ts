@@ -19,6 +19,17 @@
  *   asked to decode) and uuid get small node:crypto-based stand-ins.
  * - the global Headers (which loads undici) is replaced by src/shims/headers.ts in bundled code; our
  *   transport speaks node:http.
+ * - sshpk, http-signature and jssha (with tweetnacl, jsbn, asn1, jsprim… behind them: over half of
+ *   the bundle) become src/shims/*.ts over node:crypto: what oci-common asks of them is parsing a PEM
+ *   key or certificate, an RSA-SHA256 draft-cavage signature and a SHA-256 digest. Every auth path
+ *   (resource principal, instance principal, config file) goes through the shims.
+ *
+ * Works or fails loudly: every rewrite below states how many matches it expects (a regex removal, a
+ * marker, a whitelisted member, a kept model, an oci-common export, a stub or shim that must be
+ * resolved, an onLoad that must fire) and the build fails naming the rule when an SDK bump changes
+ * that count; packages that must not be in a bundle (FORBIDDEN_IN_BUNDLE) are checked in its metafile.
+ * npm run build also compiles test/build/sdk-probe.ts to dist/sdk-probe.cjs with the same slimming:
+ * test/build/differential.test.ts runs it against the full SDK.
  */
 import { mkdir, readFile, writeFile } from "node:fs/promises";
 import { dirname, join, resolve } from "node:path";
@@ -29,6 +40,34 @@ import ts from "typescript";
 const root = resolve(dirname(fileURLToPath(import.meta.url)), "..");
 const functions = ["start-compute", "stop-compute"] as const;
 const MODEL_SEEDS = ["Instance", "InstancePowerActionDetails"];
+/** Model modules oci-core's index loads, and how many of them the seeds reach (kept, lazily). */
+const MODEL_INDEX_ENTRIES = 720;
+const MODELS_REACHED = 33;
+
+/** Replacements over node:crypto for what oci-common asks of these packages (see the file header). */
+const SHIMS: Record<string, string> = {
+  sshpk: "src/shims/sshpk.ts",
+  "http-signature": "src/shims/http-signature.ts",
+  jssha: "src/shims/jssha.ts",
+};
+/** Packages a bundle must not contain: what the shims and stubs replace, and what they pulled in. */
+export const FORBIDDEN_IN_BUNDLE = [
+  "sshpk",
+  "http-signature",
+  "jssha",
+  "tweetnacl",
+  "jsbn",
+  "ecc-jsbn",
+  "bcrypt-pbkdf",
+  "asn1",
+  "jsprim",
+  "jsonwebtoken",
+  "uuid",
+  "node-fetch",
+  "isomorphic-fetch",
+  "es6-promise",
+  "oci-workrequests",
+];
 
 const STUBS: Record<string, string> = {
   // oci-common only decodes tokens (never verifies them locally): a decoder without jsonwebtoken's
@@ -74,6 +113,30 @@ function fail(message: string): never {
   throw new Error(`build: ${message} (the OCI SDK changed shape? update scripts/build.ts)`);
 }
 
+/** Fails the build, naming the rule, unless `found` is exactly what the rule expects. */
+export function expectCount(rule: string, found: number, expected: number): void {
+  if (found !== expected) fail(`rule "${rule}" matched ${found} time(s), expected exactly ${expected}`);
+}
+
+/** String.replace with a global regex that must match exactly `expected` times. */
+export function replaceCounted(
+  source: string,
+  rule: string,
+  pattern: RegExp,
+  replacement: string,
+  expected: number,
+): string {
+  if (!pattern.global) fail(`rule "${rule}" needs a global regex to count its matches`);
+  expectCount(rule, [...source.matchAll(pattern)].length, expected);
+  return source.replace(pattern, replacement);
+}
+
+/** The index of a marker that must occur exactly once. */
+function uniqueMarker(source: string, marker: string): number {
+  expectCount(`marker ${marker}`, source.split(marker).length - 1, 1);
+  return source.indexOf(marker);
+}
+
 const LAZY_PREAMBLE = [
   '"use strict";',
   'Object.defineProperty(exports, "__esModule", { value: true });',
@@ -87,55 +150,72 @@ const LAZY_PREAMBLE = [
 ];
 
 /** Keeps the preamble (helpers + requires) and the ComputeClient section of oci-core's client.js. */
-function computeClientOnly(source: string): string {
+export function computeClientOnly(source: string): string {
   const banner = source.indexOf("// ===============================================");
-  const start = source.indexOf("var ComputeApiKeys;");
-  const end = source.indexOf("exports.ComputeClient = ComputeClient;");
-  const next = source.indexOf("var ComputeManagementApiKeys;");
-  if (banner < 0 || start < 0 || end < 0 || next < end) fail("client.js markers not found");
-  const preamble = source
-    .slice(0, banner)
-    .replace(
-      /^exports\.VirtualNetworkClient = .*$/m,
-      "exports.ComputeClient = exports.ComputeApiKeys = void 0;",
-    )
-    .replace(/^const (blockstorage|computemanagement|virtualnetwork)_waiter_1 = .*$/gm, "")
-    .replace(/^const Breaker = require\("opossum"\);$/m, "");
+  const start = uniqueMarker(source, "var ComputeApiKeys;");
+  const end = uniqueMarker(source, "exports.ComputeClient = ComputeClient;");
+  const next = uniqueMarker(source, "var ComputeManagementApiKeys;");
+  if (banner < 0 || banner > start || end < start || next < end) fail("client.js markers out of order");
+  let preamble = source.slice(0, banner);
+  preamble = replaceCounted(
+    preamble,
+    "client.js: the exports line of the four clients",
+    /^exports\.VirtualNetworkClient = .*$/gm,
+    "exports.ComputeClient = exports.ComputeApiKeys = void 0;",
+    1,
+  );
+  preamble = replaceCounted(
+    preamble,
+    "client.js: the other three clients' waiter requires",
+    /^const (blockstorage|computemanagement|virtualnetwork)_waiter_1 = .*$/gm,
+    "",
+    3,
+  );
+  preamble = replaceCounted(
+    preamble,
+    "client.js: the opossum require (no circuit breaker for Compute)",
+    /^const Breaker = require\("opossum"\);$/gm,
+    "",
+    1,
+  );
   return `${preamble}\n${source.slice(start, next)}`;
 }
 
-/** ComputeClient members our adapter uses, plus what its constructor and setters need. */
-const COMPUTE_CLIENT_MEMBERS = new Set([
-  "constructor",
-  "endpoint",
-  "logger",
-  "useRealmSpecificEndpointTemplate",
-  "region",
-  "regionId",
-  "enableDualstackEndpoint",
-  "shutdownCircuitBreaker",
-  "close",
-  "getInstance",
-  "instanceAction",
-  "listInstances",
+/**
+ * ComputeClient members our adapter uses, plus what its constructor and setters need, each with the
+ * number of class members of that name it expects (endpoint: a getter and a setter).
+ */
+const COMPUTE_CLIENT_MEMBERS = new Map<string, number>([
+  ["constructor", 1],
+  ["endpoint", 2],
+  ["logger", 1],
+  ["useRealmSpecificEndpointTemplate", 1],
+  ["region", 1],
+  ["regionId", 1],
+  ["enableDualstackEndpoint", 1],
+  ["shutdownCircuitBreaker", 1],
+  ["close", 1],
+  ["getInstance", 1],
+  ["instanceAction", 1],
+  ["listInstances", 1],
 ]);
 
 /** Drops every other ComputeClient method (hundreds of operations we never call). */
-function trimComputeClient(source: string): string {
+export function trimComputeClient(source: string): string {
   const file = ts.createSourceFile("client.js", source, ts.ScriptTarget.ES2022, true, ts.ScriptKind.JS);
   const cls = file.statements.find(
     (st): st is ts.ClassDeclaration => ts.isClassDeclaration(st) && st.name?.text === "ComputeClient",
   );
   if (!cls) fail("class ComputeClient not found");
   const cuts: [number, number][] = [];
-  const kept = new Set<string>();
+  const kept = new Map<string, number>();
   for (const member of cls.members) {
     const name = ts.isConstructorDeclaration(member) ? "constructor" : member.name?.getText(file);
-    if (name && COMPUTE_CLIENT_MEMBERS.has(name)) kept.add(name);
+    if (name && COMPUTE_CLIENT_MEMBERS.has(name)) kept.set(name, (kept.get(name) ?? 0) + 1);
     else cuts.push([member.getFullStart(), member.getEnd()]);
   }
-  for (const needed of ["constructor", "getInstance", "instanceAction", "listInstances", "endpoint"]) {
-    if (!kept.has(needed)) fail(`ComputeClient.${needed} not found`);
+  for (const [name, expected] of COMPUTE_CLIENT_MEMBERS) {
+    expectCount(`ComputeClient member whitelist: ${name}`, kept.get(name) ?? 0, expected);
   }
   let out = "";
   let at = 0;
@@ -147,14 +227,16 @@ function trimComputeClient(source: string): string {
 }
 
 /** A model index with lazy getters for the models reachable from the seeds. */
-async function lazyModelIndex(indexPath: string): Promise<string> {
+export async function lazyModelIndex(indexPath: string): Promise<string> {
   const dir = dirname(indexPath);
   const index = await readFile(indexPath, "utf8");
   const files = new Map<string, string>();
   for (const m of index.matchAll(/const (\w+) = __importStar\(require\("\.\/([^"]+)"\)\);/g)) {
     if (m[1] && m[2]) files.set(m[1], m[2]);
   }
-  if (files.size < 100) fail("model index format not recognised");
+  // Every require of the index must be one the pattern understood, or a model would go missing.
+  expectCount("model index: require lines", [...index.matchAll(/require\(/g)].length, files.size);
+  expectCount("model index: model modules", files.size, MODEL_INDEX_ENTRIES);
   const needed = new Set<string>();
   const queue = [...MODEL_SEEDS];
   while (queue.length > 0) {
@@ -168,6 +250,7 @@ async function lazyModelIndex(indexPath: string): Promise<string> {
       if (ref[1] && files.has(ref[1]) && !needed.has(ref[1])) queue.push(ref[1]);
     }
   }
+  expectCount(`models reached from ${MODEL_SEEDS.join(", ")}`, needed.size, MODELS_REACHED);
   const lines = [...needed]
     .sort()
     .map(
@@ -264,7 +347,28 @@ const OCI_COMMON_LOAD_ORDER = [
   "./lib/developertoolconfiguration",
 ];
 
-function slimOciCommonIndex(): string {
+/**
+ * Each kept export and module must be in the real index exactly as expected: the export declared
+ * once, each module required once, and the modules in the index's own order.
+ */
+export function checkOciCommonIndex(original: string): void {
+  const declared = (original.match(/^exports\.\w+ = (exports\.\w+ = )*void 0;$/m)?.[0] ?? "")
+    .split(" = ")
+    .map((part) => part.replace(/^exports\./, ""));
+  for (const name of Object.keys(OCI_COMMON_EXPORTS)) {
+    expectCount(`oci-common export ${name}`, declared.filter((d) => d === name).length, 1);
+  }
+  const required = [...original.matchAll(/require\("(\.\/lib\/[^"]+)"\)/g)].map((m) => m[1] ?? "");
+  for (const path of OCI_COMMON_LOAD_ORDER) {
+    expectCount(`oci-common module ${path}`, required.filter((r) => r === path).length, 1);
+  }
+  const order = required.filter((path) => OCI_COMMON_LOAD_ORDER.includes(path));
+  if (order.join() !== OCI_COMMON_LOAD_ORDER.join())
+    fail("oci-common's index loads its modules in another order");
+}
+
+function slimOciCommonIndex(original: string): string {
+  checkOciCommonIndex(original);
   const used = new Set(Object.values(OCI_COMMON_EXPORTS).map(([path]) => path));
   for (const path of used)
     if (!OCI_COMMON_LOAD_ORDER.includes(path)) fail(`${path} has no place in the load order`);
@@ -283,47 +387,110 @@ function slimOciCommonIndex(): string {
   return lines.join("\n");
 }
 
-export const slimOci: Plugin = {
-  name: "slim-oci",
-  setup(b) {
-    b.onResolve({ filter: /^(isomorphic-fetch|es6-promise|node-fetch|jsonwebtoken|uuid)$/ }, (args) => ({
-      path: args.path,
-      namespace: "stub",
-    }));
-    b.onLoad({ filter: /.*/, namespace: "stub" }, (args) => ({
-      contents: STUBS[args.path] ?? "",
-      loader: "js",
-    }));
-    b.onLoad({ filter: WAITER }, () => ({
-      contents:
-        "function unused() { throw new Error('waiters are not bundled'); }\n" +
-        "exports.ComputeWaiter = exports.ComputeManagementWaiter = exports.BlockstorageWaiter = exports.VirtualNetworkWaiter = unused;",
-      loader: "js",
-    }));
-    b.onLoad({ filter: CLIENT }, async (args) => ({
-      contents: trimComputeClient(computeClientOnly(await readFile(args.path, "utf8"))),
-      loader: "js",
-      resolveDir: dirname(args.path),
-    }));
-    b.onLoad({ filter: MODEL_INDEX }, async (args) => ({
-      contents: await lazyModelIndex(args.path),
-      loader: "js",
-      resolveDir: dirname(args.path),
-    }));
-    b.onLoad({ filter: OCI_COMMON_INDEX }, (args) => ({
-      contents: slimOciCommonIndex(),
-      loader: "js",
-      resolveDir: dirname(args.path),
-    }));
-  },
+/** How often each rewrite fired in one build: each must fire exactly as often as expected. */
+const EXPECTED_LOADS: Record<string, number> = {
+  "onLoad oci-core compute-waiter.js (stubbed)": 1,
+  "onLoad oci-core client.js (ComputeClient only)": 1,
+  "onLoad oci-core model/index.js (lazy)": 1,
+  "onLoad oci-common index.js (slim)": 1,
+  ...Object.fromEntries(Object.keys(STUBS).map((name) => [`stub ${name}`, 1])),
+  ...Object.fromEntries(Object.keys(SHIMS).map((name) => [`shim ${name}`, 1])),
 };
 
-async function bundle(fn: (typeof functions)[number]): Promise<{ bytes: number }> {
-  const outdir = join(root, fn, "dist");
+/** The slimming plugin; a fresh one per build, since it counts what it rewrote. */
+export function slimOci(): Plugin {
+  const fired = new Map<string, number>();
+  const count = (rule: string): void => {
+    fired.set(rule, (fired.get(rule) ?? 0) + 1);
+  };
+  const stubNames = Object.keys(STUBS).join("|");
+  const shimNames = Object.keys(SHIMS)
+    .map((n) => n.replace(/-/g, "\\-"))
+    .join("|");
+  return {
+    name: "slim-oci",
+    setup(b) {
+      b.onResolve({ filter: new RegExp(`^(${stubNames})$`) }, (args) => ({
+        path: args.path,
+        namespace: "stub",
+      }));
+      b.onResolve({ filter: new RegExp(`^(${shimNames})$`) }, (args) => {
+        const shim = SHIMS[args.path];
+        if (!shim) return undefined;
+        return { path: join(root, shim) };
+      });
+      b.onLoad({ filter: /.*/, namespace: "stub" }, (args) => {
+        count(`stub ${args.path}`);
+        return { contents: STUBS[args.path] ?? "", loader: "js" };
+      });
+      b.onLoad({ filter: /src[\\/]shims[\\/](sshpk|http-signature|jssha)\.ts$/ }, async (args) => {
+        count(`shim ${args.path.replace(/^.*[\\/]|\.ts$/g, "")}`);
+        return { contents: await readFile(args.path, "utf8"), loader: "ts" };
+      });
+      b.onLoad({ filter: WAITER }, (args) => {
+        count(`onLoad oci-core ${args.path.split(/[\\/]/).pop() ?? ""} (stubbed)`);
+        return {
+          contents:
+            "function unused() { throw new Error('waiters are not bundled'); }\n" +
+            "exports.ComputeWaiter = exports.ComputeManagementWaiter = exports.BlockstorageWaiter = exports.VirtualNetworkWaiter = unused;",
+          loader: "js",
+        };
+      });
+      b.onLoad({ filter: CLIENT }, async (args) => {
+        count("onLoad oci-core client.js (ComputeClient only)");
+        return {
+          contents: trimComputeClient(computeClientOnly(await readFile(args.path, "utf8"))),
+          loader: "js",
+          resolveDir: dirname(args.path),
+        };
+      });
+      b.onLoad({ filter: MODEL_INDEX }, async (args) => {
+        count("onLoad oci-core model/index.js (lazy)");
+        return { contents: await lazyModelIndex(args.path), loader: "js", resolveDir: dirname(args.path) };
+      });
+      b.onLoad({ filter: OCI_COMMON_INDEX }, async (args) => {
+        count("onLoad oci-common index.js (slim)");
+        return {
+          contents: slimOciCommonIndex(await readFile(args.path, "utf8")),
+          loader: "js",
+          resolveDir: dirname(args.path),
+        };
+      });
+      b.onEnd((result) => {
+        if (result.errors.length > 0) return;
+        for (const [rule, expected] of Object.entries(EXPECTED_LOADS))
+          expectCount(rule, fired.get(rule) ?? 0, expected);
+        for (const rule of fired.keys()) if (!(rule in EXPECTED_LOADS)) fail(`unexpected rewrite "${rule}"`);
+      });
+    },
+  };
+}
+
+/** Fails naming the package when a bundle contains one it must not (FORBIDDEN_IN_BUNDLE). */
+export function checkBundleInputs(inputs: readonly string[], what: string): void {
+  for (const pkg of FORBIDDEN_IN_BUNDLE) {
+    const found = inputs.filter((path) => path.includes(`node_modules/${pkg}/`)).length;
+    expectCount(`${what} contains no module of ${pkg}`, found, 0);
+  }
+}
+
+interface Bundle {
+  entry: string;
+  outfile: string;
+}
+
+const BUNDLES: Bundle[] = [
+  ...functions.map((fn) => ({ entry: `${fn}/func.ts`, outfile: `${fn}/dist/func.js` })),
+  // The differential test's probe: the bundle's SDK, slimmed exactly as the functions' is.
+  { entry: "test/build/sdk-probe.ts", outfile: "dist/sdk-probe.cjs" },
+];
+
+async function bundle({ entry, outfile }: Bundle): Promise<{ bytes: number }> {
+  const outdir = dirname(join(root, outfile));
   await mkdir(outdir, { recursive: true });
   const result = await build({
-    entryPoints: [join(root, fn, "func.ts")],
-    outfile: join(outdir, "func.js"),
+    entryPoints: [join(root, entry)],
+    outfile: join(root, outfile),
     bundle: true,
     platform: "node",
     target: "node20",
@@ -332,19 +499,22 @@ async function bundle(fn: (typeof functions)[number]): Promise<{ bytes: number }
     legalComments: "none",
     metafile: true,
     logLevel: "warning",
-    plugins: [slimOci],
+    plugins: [slimOci()],
     inject: [join(root, "src/shims/headers.ts")],
   });
-  await writeFile(join(outdir, "meta.json"), JSON.stringify(result.metafile));
-  await writeFile(join(outdir, "package.json"), `${JSON.stringify({ type: "commonjs" })}\n`);
+  checkBundleInputs(Object.keys(result.metafile.inputs), outfile);
+  if (outfile.endsWith("/func.js")) {
+    await writeFile(join(outdir, "meta.json"), JSON.stringify(result.metafile));
+    await writeFile(join(outdir, "package.json"), `${JSON.stringify({ type: "commonjs" })}\n`);
+  }
   const output = Object.values(result.metafile.outputs)[0];
   return { bytes: output?.bytes ?? 0 };
 }
 
 // Run as a script (npm run build); importing this module (e.g. for slimOci) builds nothing.
 if (process.argv[1] && import.meta.url === pathToFileURL(resolve(process.argv[1])).href) {
-  for (const fn of functions) {
-    const { bytes } = await bundle(fn);
-    process.stdout.write(`${fn}/dist/func.js ${(bytes / 1024).toFixed(0)} KiB\n`);
+  for (const target of BUNDLES) {
+    const { bytes } = await bundle(target);
+    process.stdout.write(`${target.outfile} ${(bytes / 1024).toFixed(0)} KiB\n`);
   }
 }

@@ -181,7 +181,18 @@ function sdkResponse(status: number, text: string, headers: IncomingHttpHeaders)
   return lite as unknown as Response;
 }
 
-/** A neutral answer for the SDK when the real one was a failure we recorded. */
+/**
+ * A neutral answer for the SDK when the real one was a failure we recorded.
+ *
+ * Why not a cleaner hook (checked against oci-common 2.139.1's public API): every response passes
+ * through GenericRetrier.makeServiceCall, and ClientConfiguration offers only retryConfiguration,
+ * circuitBreaker and httpOptions, no response or error interceptor. Handing the SDK the real non-2xx
+ * answer makes an OciError (handleErrorResponse) that drops the retry-after header, and throwing our
+ * own error from send() is caught as a "non-service error" and rebuilt as a plain {code, message}
+ * object, losing its class and whether the request was written; both paths also console.warn one
+ * non-JSON line per failure ("Request cannot be retried…" / "All retry attempts have exhausted…").
+ * So the transport records the failure for OciCompute.call (AsyncLocalStorage) and answers 200 "null".
+ */
 const NEUTRAL = (): Response => sdkResponse(200, "null", {});
 
 interface RawAnswer {
@@ -387,11 +398,20 @@ export class OciCompute implements ComputePort {
   }
 }
 
-/** Builds the auth provider and the client: once per process (the handler caches the promise). */
-export async function createOciCompute(env: Env): Promise<{ compute: ComputePort; authMode: string }> {
-  const { provider, mode } = await createAuthProvider(env);
+/**
+ * The Compute client for a provider: signed by our transport, its endpoint derived from the
+ * provider's region (https://iaas.<region>.<realm domain>, by oci-common's Region/Realm tables) unless
+ * OCI_COMPUTE_ENDPOINT overrides it. The endpoint getter still holds a template ("{dualStack?…}") the
+ * SDK resolves per request, so test/build/endpoints.test.ts captures the URL a request goes to through
+ * `httpClient` instead.
+ */
+export function createComputeClient(
+  provider: AuthenticationDetailsProvider,
+  env: Env,
+  httpClient: HttpClient = new RecordingHttpClient(provider),
+): ComputeClient {
   // The SDK accepts a provider or a transport; ours signs with the provider, so give the region by hand.
-  const client = new ComputeClient({ httpClient: new RecordingHttpClient(provider) });
+  const client = new ComputeClient({ httpClient });
   if (isRegionProvider(provider)) {
     const region = provider.getRegion();
     if (region) client.region = region;
@@ -420,5 +440,11 @@ export async function createOciCompute(env: Env): Promise<{ compute: ComputePort
       "no Compute endpoint: the credentials carry no region; set OCI_COMPUTE_ENDPOINT or a region",
     );
   }
-  return { compute: new OciCompute(client, mode), authMode: mode };
+  return client;
+}
+
+/** Builds the auth provider and the client: once per process (the handler caches the promise). */
+export async function createOciCompute(env: Env): Promise<{ compute: ComputePort; authMode: string }> {
+  const { provider, mode } = await createAuthProvider(env);
+  return { compute: new OciCompute(createComputeClient(provider, env), mode), authMode: mode };
 }

@@ -6,6 +6,12 @@ export interface CallRecord {
   at: number;
   method: string;
   path: string;
+  /** The raw query string without "?", when there was one. */
+  query?: string;
+  /** Header names the request's signature covers, in signed order (from Authorization's headers=). */
+  signedHeaders?: string[];
+  /** The request body as text (first 4 KB), when it had one. */
+  body?: string;
   operation: string;
   instanceId?: string;
   /** The OCID acted on or read: the instance, instance pool, node pool, container instance or work request. */

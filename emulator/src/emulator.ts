@@ -45,6 +45,15 @@ interface CachedAnswer {
 }
 
 /** What a request handler fills in for the call log. */
+/** Bytes of a request body the call log keeps. */
+const CALL_BODY_BYTES = 4096;
+
+/** The header names a draft-cavage Authorization header says it signs, or undefined without one. */
+function signedHeaderNames(authorization: string | undefined): string[] | undefined {
+  const match = authorization?.match(/\bheaders="([^"]*)"/);
+  return match?.[1]?.split(" ").filter(Boolean);
+}
+
 type CallDraft = Omit<CallRecord, "seq" | "durationMs" | "status"> & { status?: number };
 
 class DroppedConnection extends Error {}
@@ -218,6 +227,10 @@ export class Emulator {
     const retryToken = req.headers["opc-retry-token"];
     if (typeof retryToken === "string") call.retryToken = retryToken;
     const routed = this.#routeService(method, path);
+    const search = req.url?.split("?")[1];
+    if (search) call.query = search;
+    const signed = signedHeaderNames(req.headers.authorization);
+    if (signed) call.signedHeaders = signed;
     try {
       if (path.startsWith("/opc/v2/")) {
         call.operation = "InstanceMetadata";
@@ -225,6 +238,7 @@ export class Emulator {
       } else if (path === "/v1/x509" && method === "POST") {
         call.operation = "FederateX509";
         const body = await readBody(req);
+        if (body.length > 0) call.body = body.subarray(0, CALL_BODY_BYTES).toString("utf8");
         const { token, instanceId } = await this.identities.federate(this.auth, req, body);
         call.principal = instanceId;
         call.status = 200;
@@ -431,6 +445,7 @@ export class Emulator {
     }
     if (this.faults.latencyMs > 0) await sleep(this.faults.latencyMs);
     const body = await readBody(req);
+    if (body.length > 0) call.body = body.subarray(0, CALL_BODY_BYTES).toString("utf8");
     const principal = await this.#authenticate(req, body, call);
     try {
       this.faults.rateLimit(principal.id, Date.now());
