@@ -24,6 +24,8 @@ import {
   type LifecycleState,
   type Timings,
 } from "./model.js";
+import { MonitoringService } from "./monitoring-api.js";
+import { NotificationsService } from "./notifications-api.js";
 import { isOcid } from "./ocid.js";
 import { InstanceIdentities } from "./principals.js";
 
@@ -55,6 +57,8 @@ export class Emulator {
   readonly auth: Authenticator;
   readonly identities: InstanceIdentities;
   readonly functions: FunctionsService;
+  readonly notifications = new NotificationsService(this.faults);
+  readonly monitoring = new MonitoringService(this.faults);
   readonly #server: Server;
   #url = "";
 
@@ -79,6 +83,7 @@ export class Emulator {
     this.store.upsert(state.instances ?? [], this.planContext(""));
     for (const key of state.apiKeys ?? []) this.auth.registerApiKey(key);
     this.functions.register(state.functions ?? []);
+    this.notifications.register(state.topics ?? []);
     this.#server = createServer((req, res) => {
       this.#handle(req, res).catch(() => {
         // #handle answers every error itself; this only guards against a crash on a broken socket.
@@ -162,7 +167,11 @@ export class Emulator {
     if (path.startsWith("/_emulator/") || path === "/_emulator") {
       try {
         const body = await readBody(req);
-        const answer = await handleAdmin(this, method, path, query, body);
+        const json = () => (body.length === 0 ? {} : parseJsonObject(body));
+        const own =
+          this.notifications.admin(method, path, query, json) ??
+          this.monitoring.admin(method, path, query, json);
+        const answer = own ? { status: 200, body: own } : await handleAdmin(this, method, path, query, body);
         send(res, answer.status, answer.body, headers);
       } catch (e) {
         this.#sendError(res, e, headers);
@@ -195,6 +204,14 @@ export class Emulator {
         send(res, 200, { token }, headers);
       } else if (path.startsWith("/20160918/")) {
         await this.#compute(req, res, method, path, query, headers, call);
+      } else if (path.startsWith("/20181201/topics/")) {
+        await this.notifications.handle(req, res, method, path, headers, call, (body) =>
+          this.#authenticate(req, body, call),
+        );
+      } else if (path.startsWith("/20180401/")) {
+        await this.monitoring.handle(req, res, method, path, headers, call, (body) =>
+          this.#authenticate(req, body, call),
+        );
       } else if (path.startsWith("/20181201/") || path.startsWith("/20260325/")) {
         await this.functions.handle(req, res, method, path, headers, call, (body, bodyHeaders) =>
           this.#authenticate(req, body, call, bodyHeaders),

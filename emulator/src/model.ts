@@ -114,4 +114,6 @@ export interface EmulatorState {
   instances?: Array<Partial<InstanceJson>>;
   apiKeys?: ApiKeyJson[];
   functions?: FunctionJson[];
+  /** Notifications topics: {"id": "ocid1.onstopic...", "compartmentId", "name"?}. */
+  topics?: Array<{ id: string; compartmentId: string; name?: string }>;
 }
