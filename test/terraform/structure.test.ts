@@ -51,6 +51,22 @@ const REQUIRED_RESOURCE_ARGUMENTS: Record<string, string[]> = {
   oci_identity_policy: ["compartment_id", "description", "name", "statements"],
   // Built into Terraform (no provider): holds the cloud-init hash that replaces the management instance.
   terraform_data: ["input"],
+  // Issue 15 (terraform/alerts.tf).
+  oci_ons_notification_topic: ["compartment_id", "name"],
+  oci_ons_subscription: ["compartment_id", "endpoint", "protocol", "topic_id"],
+  oci_monitoring_alarm: [
+    "compartment_id",
+    "destinations",
+    "display_name",
+    "is_enabled",
+    "metric_compartment_id",
+    "namespace",
+    "query",
+    "severity",
+  ],
+  oci_events_rule: ["compartment_id", "display_name", "is_enabled", "actions.actions.action_type"],
+  oci_queue_queue: ["compartment_id", "display_name"],
+  oci_sch_service_connector: ["compartment_id", "display_name", "source.kind", "target.kind"],
 };
 
 const REQUIRED_DATA_ARGUMENTS: Record<string, string[]> = {
