@@ -143,6 +143,7 @@ export class Emulator {
       instances: this.store.all(Date.now()),
       apiKeys: this.auth.apiKeys,
       functions: this.functions.list(),
+      topics: this.notifications.topics(),
     };
   }
 
