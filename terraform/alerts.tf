@@ -3,7 +3,7 @@
 #   - one Notifications topic; schedule.sh publishes every run that does not end in 0 to it (and every
 #     run of a schedule with notify = "always"); an optional e-mail subscription (notification_email);
 #   - an alarm on the functions' custom metric `failed` > 0 (posted by every invocation, namespace
-#     metrics_namespace);
+#     function_config METRICS_NAMESPACE, default compute_power);
 #   - a dead-man's switch per schedule: an alarm when its function has had no `invocations` datapoint
 #     for longer than the schedule's gap plus a margin (MQL absent()), which also catches a stopped
 #     cron, a dead management instance and broken IAM, which no run can report itself;
@@ -26,17 +26,6 @@ variable "notification_email" {
   validation {
     condition     = var.notification_email == null || can(regex("^[^@\\s]+@[^@\\s]+\\.[^@\\s]+$", var.notification_email))
     error_message = "notification_email must be an e-mail address such as ops@example.com, or null."
-  }
-}
-
-variable "metrics_namespace" {
-  type        = string
-  description = "Custom metrics namespace the functions post to (their METRICS_NAMESPACE). OCI reserves the prefixes oci_ and oracle_, so the issue's oci_compute_power cannot be used."
-  default     = "compute_power"
-
-  validation {
-    condition     = can(regex("^[A-Za-z][A-Za-z0-9_]{0,254}$", var.metrics_namespace)) && !can(regex("^(?i)(oci_|oracle_)", var.metrics_namespace))
-    error_message = "metrics_namespace must start with a letter, hold only letters, digits and underscores, and not start with the reserved oci_ or oracle_."
   }
 }
 
@@ -82,6 +71,13 @@ variable "queue_trigger_example" {
 }
 
 locals {
+  # Where the functions post their metrics: their own config (function_config), so the alarms and the
+  # policy cannot disagree with it. OCI reserves the oci_ prefix: the issue's oci_compute_power cannot be
+  # a custom namespace, so the functions default to compute_power.
+  metrics_namespace         = lookup(var.function_config, "METRICS_NAMESPACE", "compute_power")
+  metrics_compartment_id    = lookup(var.function_config, "METRICS_COMPARTMENT_ID", var.compartment_ocid)
+  metrics_compartment_scope = local.metrics_compartment_id == var.tenancy_ocid ? "tenancy" : "compartment id ${local.metrics_compartment_id}"
+
   notification_topic_id = var.alerts_enabled ? oci_ons_notification_topic.alerts[0].id : null
 
   # The gap between two runs of a schedule: its expected_gap_hours, else 24 h for a schedule that runs
@@ -123,8 +119,8 @@ resource "oci_ons_subscription" "email" {
 resource "oci_monitoring_alarm" "failed" {
   count                 = var.alerts_enabled ? 1 : 0
   compartment_id        = var.compartment_ocid
-  metric_compartment_id = var.compartment_ocid
-  namespace             = var.metrics_namespace
+  metric_compartment_id = local.metrics_compartment_id
+  namespace             = local.metrics_namespace
   display_name          = "${var.name_prefix}-failed"
   query                 = "failed[5m].groupBy(function, schedule).sum() > 0"
   severity              = "CRITICAL"
@@ -141,8 +137,8 @@ resource "oci_monitoring_alarm" "failed" {
 resource "oci_monitoring_alarm" "dead_mans_switch" {
   for_each              = local.dead_mans_switches
   compartment_id        = var.compartment_ocid
-  metric_compartment_id = var.compartment_ocid
-  namespace             = var.metrics_namespace
+  metric_compartment_id = local.metrics_compartment_id
+  namespace             = local.metrics_namespace
   display_name          = "${var.name_prefix}-missed-${each.key}"
   query                 = format("invocations[%dm]{schedule = %q}.grouping().absent()", each.value.minutes, each.key)
   severity              = "CRITICAL"
@@ -165,7 +161,7 @@ resource "oci_identity_policy" "alerts" {
 
   statements = [
     "Allow dynamic-group ${oci_identity_dynamic_group.management.name} to use ons-topics in ${local.compartment_scope} where request.permission = 'ONS_TOPIC_PUBLISH'",
-    "Allow dynamic-group ${oci_identity_dynamic_group.functions.name} to use metrics in ${local.compartment_scope} where target.metrics.namespace = '${var.metrics_namespace}'",
+    "Allow dynamic-group ${oci_identity_dynamic_group.functions.name} to use metrics in ${local.metrics_compartment_scope} where target.metrics.namespace = '${local.metrics_namespace}'",
   ]
 }
 
