@@ -10,8 +10,11 @@
 #   crontab.sh --schedules FILE|- --start-function-id OCID --stop-function-id OCID [options]
 #
 # Options:
-#   --schedules FILE       JSON array of {"name", "cron", "time_zone", "function": "start"|"stop", "body": {...}}
-#                          ("-" reads standard input)
+#   --schedules FILE       JSON array of {"name", "cron", "time_zone", "function": "start"|"stop", "body": {...},
+#                          "topic_id"?, "notify"?, "skip_dates"?, "expected_gap_hours"?} ("-" reads standard input):
+#                          topic_id (ocid1.onstopic...) and notify ("failures" | "always") become schedule.sh
+#                          --topic-id/--notify; skip_dates (["YYYY-MM-DD", ...], in time_zone) becomes
+#                          --time-zone/--skip-dates; expected_gap_hours is for Terraform's alarm only
 #   --start-function-id    OCID of start-compute (ocid1.fnfunc...)
 #   --stop-function-id     OCID of stop-compute (ocid1.fnfunc...)
 #   --compartment-id OCID  added to a body as "compartment_id" when it names no target
@@ -24,7 +27,8 @@
 # Validation (exit 2 with a message naming the schedule and the field): names are unique,
 # [a-z0-9][a-z0-9-]* up to 63 characters; cron expressions have 5 fields (minute hour day-of-month
 # month day-of-week) of numbers, ranges, lists, steps and names within range; time zones look like
-# Area/City or UTC; function is start or stop; body is a JSON object.
+# Area/City or UTC; function is start or stop; body is a JSON object; topic_id is a topic OCID; notify
+# is failures or always; skip_dates are real dates YYYY-MM-DD; expected_gap_hours is a whole number 0-71.
 set -euo pipefail
 
 readonly EXIT_USAGE=2
@@ -151,6 +155,9 @@ def field_error($i):
 def cron_error: [ scan("\\S+") ] as $fields
   | if ($fields | length) != 5 then "cron \"\(.)\" must have 5 fields (minute hour day-of-month month day-of-week), found \($fields | length)"
     else [ range(0; 5) as $i | $fields[$i] | field_error($i) ] | first // empty end;
+# A real calendar date (2026-02-30 is not): parsed and printed back unchanged.
+def is_date: type == "string" and test("^[0-9]{4}-[0-9]{2}-[0-9]{2}$")
+  and ((try (strptime("%Y-%m-%d") | mktime | strftime("%Y-%m-%d")) catch null) == .);
 def schedule_errors($seen):
   (.name // "") as $name
   | (if ($name | type) != "string" or ($name | test("^[a-z0-9][a-z0-9-]{0,62}$") | not)
@@ -160,11 +167,27 @@ def schedule_errors($seen):
     (if (.time_zone | type) != "string" or (.time_zone | test("^(UTC|[A-Za-z]+(/[A-Za-z0-9_+-]+)+)$") | not)
      then "time_zone \"\(.time_zone)\" must be an IANA name such as Europe/Paris, or UTC" else empty end),
     (if .function != "start" and .function != "stop" then "function \"\(.function)\" must be \"start\" or \"stop\"" else empty end),
-    (if (.body | type) != "object" then "body must be a JSON object" else empty end);
+    (if (.body | type) != "object" then "body must be a JSON object" else empty end),
+    (if .topic_id == null or ((.topic_id | type) == "string" and (.topic_id | test("^ocid1\\.onstopic\\.[A-Za-z0-9._-]+$"))) then empty
+     else "topic_id \"\(.topic_id)\" must be a Notifications topic OCID (ocid1.onstopic...)" end),
+    (if .notify == null or .notify == "failures" or .notify == "always" then empty
+     else "notify \"\(.notify)\" must be \"failures\" or \"always\"" end),
+    (if .skip_dates == null then empty
+     elif (.skip_dates | type) != "array" then "skip_dates must be a list of dates YYYY-MM-DD"
+     else .skip_dates[] | select(is_date | not) | "skip_dates: \"\(.)\" is not a date YYYY-MM-DD" end),
+    (if .expected_gap_hours == null then empty
+     elif (.expected_gap_hours | type) == "number" and .expected_gap_hours == (.expected_gap_hours | floor)
+          and .expected_gap_hours >= 0 and .expected_gap_hours <= 71 then empty
+     else "expected_gap_hours \"\(.expected_gap_hours)\" must be a whole number of hours from 1 to 71, or 0 (no dead-man'"'"'s switch)" end);
 def has_target: [ .instance_id, .instance_ids, .compartment_id ] | any(. != null);
 # Like jsonencode in Terraform: keys sorted at every level, no spaces, <, > and & escaped.
 def tf_json: walk(if type == "object" then to_entries | sort_by(.key) | from_entries else . end) | tojson
   | gsub("<"; "\\u003c") | gsub(">"; "\\u003e") | gsub("&"; "\\u0026");
+# The schedule.sh options of the alerts and holidays, only when set: a schedule without them renders as before.
+def notify_args:
+  (if .topic_id != null then " --topic-id \(.topic_id)" else "" end)
+  + (if .notify == "always" then " --notify always" else "" end)
+  + (if (.skip_dates // []) | length > 0 then " --time-zone \(.time_zone) --skip-dates \(.skip_dates | join(","))" else "" end);
 # For a single-quoted shell word on a cron line: a quote becomes quote-backslash-quote-quote, and
 # % (a newline to cron) becomes \%.
 def esc_shell: gsub("\u0027"; "\u0027\\\u0027\u0027") | gsub("%"; "\\%");
@@ -191,7 +214,7 @@ def esc_shell: gsub("\u0027"; "\u0027\\\u0027\u0027") | gsub("%"; "\\%");
       | "",
         "# \(.name): \(.function)-compute at \u0027\($cron)\u0027 (\(.time_zone))",
         "CRON_TZ=\(.time_zone)",
-        "\($cron) \($script) --name \(.name) --function-id \($ids[.function]) --body \u0027\($body | tf_json | esc_shell)\u0027 --log-dir \($log_dir) 2>&1 | logger -t oci-compute-power"
+        "\($cron) \($script) --name \(.name) --function-id \($ids[.function]) --body \u0027\($body | tf_json | esc_shell)\u0027 --log-dir \($log_dir)\(notify_args) 2>&1 | logger -t oci-compute-power"
     )
   end
 '

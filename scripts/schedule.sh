@@ -6,7 +6,9 @@
 #
 # takes a lock so runs of one schedule never overlap, appends one timestamped JSON line per run to
 # <log-dir>/<name>.log (rotated by size), and exits non-zero when the invoke fails or the function
-# answers "ok": false.
+# answers "ok": false. The body gains "schedule": "<name>" (unless it has one) so the function's
+# metrics name the schedule. With a topic, a run that does not end in 0 is published to OCI
+# Notifications (oci ons message publish); on a date of --skip-dates nothing is invoked.
 #
 # Usage:
 #   schedule.sh --name <schedule> --function-id <ocid> --body '<json>' [options] [-- <extra oci args>]
@@ -24,6 +26,12 @@
 #                        than a function may run, up to 300 s)
 #   --timeout N          kill the CLI after N seconds, so a hung run cannot hold the lock forever
 #                        (default $SCHEDULE_TIMEOUT or 900)
+#   --topic-id OCID      publish to this ONS topic (ocid1.onstopic...) when a run does not end in 0
+#                        (default $NOTIFY_TOPIC_ID; none: no notification)
+#   --notify WHEN        failures (default, or $SCHEDULE_NOTIFY) | always (a digest of every run)
+#   --skip-dates LIST    comma-separated YYYY-MM-DD dates (holidays) on which nothing is invoked; the date
+#                        is today's in --time-zone
+#   --time-zone TZ       the schedule's IANA time zone for --skip-dates (default $SCHEDULE_TIME_ZONE or UTC)
 #   -- ARGS...           passed to the OCI CLI after the invoke arguments (e.g. --fn-invoke-type detached)
 #   -h, --help           this text
 #
@@ -32,17 +40,26 @@
 #   OCI_CLI_AUTH_ARGS    global CLI arguments placed before "fn function invoke"; default
 #                        "--auth instance_principal". Split on whitespace (no quoting), e.g. for a local
 #                        run: OCI_CLI_AUTH_ARGS="--config-file /path/config --endpoint http://127.0.0.1:8080"
+#                        (the publish to --topic-id uses the same arguments)
+#   SCHEDULE_NOW         epoch seconds to take as "now" for --skip-dates (tests; default: the clock)
 #
 # Exit codes:
-#   0  the function answered and its response does not say "ok": false
+#   0  the function answered and its response does not say "ok": false, or today is in --skip-dates
 #   2  usage or environment error (bad argument, missing tool, log directory not writable)
 #   3  the invoke failed (OCI CLI exit code non-zero) or the response is not a JSON object
 #   4  the function answered "ok": false (some instance failed or the request was refused)
 #   75 another run of this schedule holds the lock: this run did nothing
+#   A failed publish never changes the exit code.
 #
 # Log line (one JSON object per run, keys in this order):
-#   {"ts","schedule","function_id","status","exit_code","oci_exit_code","duration_ms","response"?,"error"?}
-#   status: ok | function_failed | invoke_failed | bad_response | skipped_locked
+#   {"ts","schedule","function_id","status","exit_code","oci_exit_code","duration_ms","response"?,"error"?,"skipped"?}
+#   status: ok | function_failed | invoke_failed | bad_response | skipped_locked | skipped_holiday
+#   ("skipped": "holiday" with skipped_holiday). A failed publish adds a line
+#   {"ts","schedule","status":"notify_failed","topic_id","oci_exit_code","error"}.
+#
+# The notification: title "oci-compute-power: <name> <what happened>"; body the run's JSON line (the
+# response's per-instance "results" left out) and, for ok: false, one JSON line per failed instance
+# {"id","name","code","message"}, trimmed to ONS's 64 KB message limit with a count of what was left out.
 set -euo pipefail
 
 readonly EXIT_USAGE=2
@@ -50,6 +67,11 @@ readonly EXIT_INVOKE_FAILED=3
 readonly EXIT_FUNCTION_FAILED=4
 readonly EXIT_LOCKED=75
 readonly MAX_ERROR_CHARS=2000
+# ONS: "Message size limit per request: 64KB". Measured on the JSON the CLI sends (title and body,
+# escaped), with room for the keys and quotes around them.
+readonly ONS_MAX_BYTES=65536
+readonly ONS_OVERHEAD_BYTES=256
+readonly PUBLISH_TIMEOUT=60
 
 prog="schedule.sh"
 
@@ -80,6 +102,10 @@ max_bytes="${SCHEDULE_LOG_MAX_BYTES:-1048576}"
 keep="${SCHEDULE_LOG_KEEP:-5}"
 read_timeout="${SCHEDULE_READ_TIMEOUT:-330}"
 run_timeout="${SCHEDULE_TIMEOUT:-900}"
+topic_id="${NOTIFY_TOPIC_ID:-}"
+notify="${SCHEDULE_NOTIFY:-failures}"
+skip_dates=""
+time_zone="${SCHEDULE_TIME_ZONE:-UTC}"
 extra_args=()
 
 while [ "$#" -gt 0 ]; do
@@ -128,6 +154,26 @@ while [ "$#" -gt 0 ]; do
       run_timeout="$2"
       shift 2
       ;;
+    --topic-id)
+      require_value "$1" "$#"
+      topic_id="$2"
+      shift 2
+      ;;
+    --notify)
+      require_value "$1" "$#"
+      notify="$2"
+      shift 2
+      ;;
+    --skip-dates)
+      require_value "$1" "$#"
+      skip_dates="$2"
+      shift 2
+      ;;
+    --time-zone)
+      require_value "$1" "$#"
+      time_zone="$2"
+      shift 2
+      ;;
     --)
       shift
       extra_args=("$@")
@@ -149,6 +195,27 @@ is_positive_int "$keep" || fail_usage "--keep must be a positive integer, got '$
 is_positive_int "$read_timeout" || fail_usage "--read-timeout must be a positive integer, got '$read_timeout'"
 is_positive_int "$run_timeout" || fail_usage "--timeout must be a positive integer, got '$run_timeout'"
 
+if [ -n "$topic_id" ] && ! [[ "$topic_id" =~ ^ocid1\.onstopic\.[A-Za-z0-9._-]+$ ]]; then
+  fail_usage "--topic-id '$topic_id' is not a Notifications topic OCID (expected ocid1.onstopic....)"
+fi
+[ "$notify" = "failures" ] || [ "$notify" = "always" ] ||
+  fail_usage "--notify must be 'failures' or 'always', got '$notify'"
+[[ "$time_zone" =~ ^(UTC|[A-Za-z]+(/[A-Za-z0-9_+-]+)+)$ ]] ||
+  fail_usage "--time-zone '$time_zone' must be an IANA name such as Europe/Paris, or UTC"
+if [ "$time_zone" != "UTC" ] && [ -d /usr/share/zoneinfo ] && [ ! -f "/usr/share/zoneinfo/$time_zone" ]; then
+  fail_usage "--time-zone '$time_zone' is not a time zone of this system (/usr/share/zoneinfo)"
+fi
+if [ -n "$skip_dates" ]; then
+  IFS=',' read -r -a skip_list <<<"$skip_dates"
+  for d in "${skip_list[@]}"; do
+    [[ "$d" =~ ^[0-9]{4}-[0-9]{2}-[0-9]{2}$ ]] && [ "$(date -u -d "$d" +%F 2>/dev/null)" = "$d" ] ||
+      fail_usage "--skip-dates: '$d' is not a date YYYY-MM-DD"
+  done
+fi
+if [ -n "${SCHEDULE_NOW:-}" ] && ! [[ "$SCHEDULE_NOW" =~ ^[0-9]+$ ]]; then
+  fail_usage "SCHEDULE_NOW must be epoch seconds, got '$SCHEDULE_NOW'"
+fi
+
 command -v timeout >/dev/null 2>&1 || fail_usage "timeout (GNU coreutils) is required"
 command -v flock >/dev/null 2>&1 || fail_usage "flock (util-linux) is required"
 command -v jq >/dev/null 2>&1 || fail_usage "jq is required (Oracle Linux: dnf install -y jq; Debian: apt-get install -y jq)"
@@ -157,8 +224,8 @@ command -v "$oci_bin" >/dev/null 2>&1 ||
   fail_usage "OCI CLI '$oci_bin' not found: install it (pip install oci-cli) or set OCI_BIN to its path"
 
 printf '%s' "$body" | jq -e 'type == "object"' >/dev/null 2>&1 || fail_usage "--body must be a JSON object"
-# Send the body compact, as one argument.
-body="$(printf '%s' "$body" | jq -c .)"
+# Send the body compact, as one argument, naming its schedule for the function's metrics.
+body="$(printf '%s' "$body" | jq -c --arg s "$name" 'if has("schedule") then . else . + {schedule: $s} end')"
 
 auth_args=()
 if [ -n "${OCI_CLI_AUTH_ARGS+set}" ]; then
@@ -177,6 +244,7 @@ now_ms() { date +%s%3N; }
 
 started_iso="$(now_iso)"
 started_ms="$(now_ms)"
+last_line=""
 
 # write_log status exit_code oci_exit_code [response_file] [error_text]
 write_log() {
@@ -184,11 +252,11 @@ write_log() {
   local duration=$(($(now_ms) - started_ms))
   # The response is read from its file (--slurpfile), never passed as an argument: a response for
   # a thousand instances is larger than one command-line argument may be.
-  local response_source="/dev/null"
+  local response_source="/dev/null" line
   if [ -n "$response_file" ] && [ -s "$response_file" ] && jq -e . "$response_file" >/dev/null 2>&1; then
     response_source="$response_file"
   fi
-  jq -cn \
+  line="$(jq -cn \
     --arg ts "$started_iso" \
     --arg schedule "$name" \
     --arg function_id "$function_id" \
@@ -201,7 +269,10 @@ write_log() {
     '{ts: $ts, schedule: $schedule, function_id: $function_id, status: $status, exit_code: $exit_code,
       oci_exit_code: $oci_exit_code, duration_ms: $duration_ms}
      + (if ($response | length) == 0 then {} else {response: $response[0]} end)
-     + (if $error == "" then {} else {error: $error} end)' >>"$log_file"
+     + (if $error == "" then {} else {error: $error} end)
+     + (if $status == "skipped_holiday" then {skipped: "holiday"} else {} end)')"
+  printf '%s\n' "$line" >>"$log_file"
+  last_line="$line"
 }
 
 # Rotate <name>.log -> .1 -> .2 ... keeping $keep files. Called with the lock held.
@@ -220,12 +291,87 @@ rotate_log() {
   mv -f "$log_file" "$log_file.1"
 }
 
+# The notification's title: the schedule and what happened, at most 255 characters.
+notify_title() {
+  local status="$1" code="$2" what
+  case "$status" in
+    ok) what="ok: $(printf '%s' "$last_line" | jq -r '.response.message // "done"')" ;;
+    skipped_holiday) what="skipped: $today is a holiday (--skip-dates), nothing was invoked" ;;
+    invoke_failed) what="FAILED: the function could not be invoked (exit $code)" ;;
+    bad_response) what="FAILED: the function's answer was not a JSON object (exit $code)" ;;
+    function_failed) what="FAILED: $(printf '%s' "$last_line" | jq -r '.response.message // .response.error.message // "ok is false"') (exit $code)" ;;
+    skipped_locked) what="did not run: the previous run still holds the lock (exit $code)" ;;
+    *) what="$status (exit $code)" ;;
+  esac
+  printf 'oci-compute-power: %s %s' "$name" "$what" | head -c 255
+}
+
+# The notification's body, from the run's JSON line on stdin; the title's size counts against the limit.
+# shellcheck disable=SC2016 # $variables below are jq's, not the shell's
+notify_body() {
+  jq -r --argjson budget "$((ONS_MAX_BYTES - ONS_OVERHEAD_BYTES - $(printf '%s' "$1" | jq -Rs 'tojson | utf8bytelength')))" '
+    # Bytes a line takes in the JSON the CLI sends: escaped, plus its escaped newline.
+    def cost: tojson | utf8bytelength;
+    (if (.response? | type) == "object" then .response |= del(.results) else . end | tojson) as $head
+    | [ (.response.results? // [])[] | select(.outcome == "failed")
+        | {id: .instance_id, name: (.display_name // null), code: (.error.code // null),
+           message: ((.error.message // "") | .[0:1000])} | tojson ] as $failed
+    | ($budget - 200 - ($head | cost)) as $room
+    | (reduce $failed[] as $f ({shown: [], used: 0, full: false};
+        if .full then . else ($f | cost) as $c
+          | if .used + $c <= $room then .shown += [$f] | .used += $c else .full = true end end)) as $fit
+    | ($failed | length) as $n | ($fit.shown | length) as $k
+    | [$head]
+      + (if $n == 0 then [] else ["", "Failed instances: \($n)"] + $fit.shown
+          + (if $n > $k then ["... \($n - $k) more failed instances left out to fit the 64 KB message limit"] else [] end)
+         end)
+    | join("\n")'
+}
+
+# Publishes the run to the topic when it did not end in 0 (or always, with --notify always). A failed
+# publish is reported on stderr and in the log; it never changes the run's exit code.
+notify_run() {
+  local status="$1" code="$2" title msg err pub_code=0
+  [ -n "$topic_id" ] || return 0
+  [ "$code" -ne 0 ] || [ "$notify" = "always" ] || return 0
+  title="$(notify_title "$status" "$code")"
+  msg="$(printf '%s' "$last_line" | notify_body "$title")" || msg="$last_line"
+  err="$(mktemp "${TMPDIR:-/tmp}/schedule-$name-publish.XXXXXX")"
+  timeout --kill-after=5 "$PUBLISH_TIMEOUT" \
+    "$oci_bin" "${auth_args[@]}" ons message publish \
+    --topic-id "$topic_id" --title "$title" --body "$msg" >/dev/null 2>"$err" || pub_code=$?
+  if [ "$pub_code" -ne 0 ]; then
+    local text
+    text="$(tail -c "$MAX_ERROR_CHARS" "$err")"
+    [ -n "$text" ] || text="OCI CLI exited with code $pub_code and no message"
+    echo "$prog: publishing to topic $topic_id failed (OCI CLI exit code $pub_code): $text" >&2
+    jq -cn --arg ts "$(now_iso)" --arg schedule "$name" --arg topic_id "$topic_id" \
+      --argjson oci_exit_code "$pub_code" --arg error "$text" \
+      '{ts: $ts, schedule: $schedule, status: "notify_failed", topic_id: $topic_id,
+        oci_exit_code: $oci_exit_code, error: $error}' >>"$log_file" || true
+  fi
+  rm -f "$err"
+}
+
+# Ends the run: notify if asked, then exit with the run's code.
+finish() {
+  notify_run "$2" "$1" || true
+  exit "$1"
+}
+
+today="$(TZ="$time_zone" date ${SCHEDULE_NOW:+-d "@$SCHEDULE_NOW"} +%F)"
+if [ -n "$skip_dates" ] && [[ ",$skip_dates," == *",$today,"* ]]; then
+  echo "$prog: $today ($time_zone) is in --skip-dates: schedule '$name' invoked nothing" >&2
+  write_log skipped_holiday 0 null "" ""
+  finish 0 skipped_holiday
+fi
+
 exec 8>>"$lock_file"
 if ! flock -n 8; then
   message="schedule '$name' is already running (lock $lock_file is held): this run did nothing"
   echo "$prog: $message" >&2
   write_log skipped_locked "$EXIT_LOCKED" null "" "$message"
-  exit "$EXIT_LOCKED"
+  finish "$EXIT_LOCKED" skipped_locked
 fi
 
 rotate_log
@@ -251,7 +397,7 @@ if [ "$oci_code" -ne 0 ]; then
   [ -n "$error_text" ] || error_text="OCI CLI exited with code $oci_code and no message"
   echo "$prog: invoke of $function_id failed (OCI CLI exit code $oci_code): $error_text" >&2
   write_log invoke_failed "$EXIT_INVOKE_FAILED" "$oci_code" "$response_file" "$error_text"
-  exit "$EXIT_INVOKE_FAILED"
+  finish "$EXIT_INVOKE_FAILED" invoke_failed
 fi
 
 if ! jq -e 'type == "object"' "$response_file" >/dev/null 2>&1; then
@@ -259,15 +405,15 @@ if ! jq -e 'type == "object"' "$response_file" >/dev/null 2>&1; then
   message="the function's response is not a JSON object: ${raw:-<empty>}"
   echo "$prog: $message" >&2
   write_log bad_response "$EXIT_INVOKE_FAILED" "$oci_code" "" "$message"
-  exit "$EXIT_INVOKE_FAILED"
+  finish "$EXIT_INVOKE_FAILED" bad_response
 fi
 
 if [ "$(jq -r '.ok == false' "$response_file")" = "true" ]; then
   summary="$(jq -r '.message // .error.message // "ok is false"' "$response_file")"
   echo "$prog: the function answered ok=false: $summary" >&2
   write_log function_failed "$EXIT_FUNCTION_FAILED" "$oci_code" "$response_file"
-  exit "$EXIT_FUNCTION_FAILED"
+  finish "$EXIT_FUNCTION_FAILED" function_failed
 fi
 
 write_log ok 0 "$oci_code" "$response_file"
-exit 0
+finish 0 ok

@@ -25,6 +25,8 @@ export interface PowerRequest {
   wait: boolean;
   timeoutSeconds: number | undefined;
   dryRun: boolean;
+  /** The schedule that sent the request (schedule.sh sets it); used only to label metrics. */
+  schedule?: string;
 }
 
 export const MAX_BODY_BYTES = 256 * 1024;
@@ -42,7 +44,9 @@ const COMMON_KEYS = [
   "wait",
   "timeout_seconds",
   "dry_run",
+  "schedule",
 ] as const;
+const MAX_SCHEDULE_CHARS = 255;
 
 /** Common spellings people reach for, mapped to the key we accept. */
 const ALIASES: Record<string, string> = {
@@ -274,6 +278,23 @@ function checkDefinedTags(
 
 type Body = Record<string, unknown>;
 
+/** The schedule's name: a non-empty string of at most 255 characters without control characters. */
+function checkSchedule(value: unknown, problems: Problems): string | undefined {
+  if (
+    typeof value === "string" &&
+    value.trim() !== "" &&
+    value.length <= MAX_SCHEDULE_CHARS &&
+    !/\p{Cc}/u.test(value)
+  ) {
+    return value;
+  }
+  problems.add(
+    "schedule",
+    `schedule must be the schedule's name, a string of 1 to ${MAX_SCHEDULE_CHARS} characters without control characters, got ${describeValue(value)}`,
+  );
+  return undefined;
+}
+
 /** Unknown keys (with a suggestion when one is close) and "action" sent to start-compute. */
 function checkKeys(body: Body, fn: FunctionKind, known: readonly string[], problems: Problems): void {
   // Object.keys of a JSON.parse result: own keys only, "__proto__" included as a plain key.
@@ -477,7 +498,10 @@ export function parseRequest(input: unknown, fn: FunctionKind): PowerRequest {
   const dryRun = parseBool(body, "dry_run", false, problems);
   const timeoutSeconds = parseTimeout(body, problems);
   const action = parseAction(body, fn, problems);
+  const schedule = Object.hasOwn(body, "schedule") ? checkSchedule(body.schedule, problems) : undefined;
   problems.throwIfAny();
   if (!targets) throw new InvalidParameterError(`no valid target; ${HOW_TO}`, "body");
-  return { action, targets, wait, timeoutSeconds, dryRun };
+  const request: PowerRequest = { action, targets, wait, timeoutSeconds, dryRun };
+  if (schedule !== undefined) request.schedule = schedule;
+  return request;
 }

@@ -43,7 +43,7 @@ locals {
     crontab_script         = local.crontab_script_path
     crontab_script_gz_b64  = base64gzip(file("${path.module}/../scripts/crontab.sh"))
     crontab_b64            = base64encode(local.crontab)
-    schedules_json_b64     = base64encode(jsonencode(var.schedules))
+    schedules_json_b64     = base64encode(jsonencode(local.schedules_for_crontab))
     functions_env_b64 = base64encode(join("", [
       "START_FUNCTION_ID=${local.function_ids["start"]}\n",
       "STOP_FUNCTION_ID=${local.function_ids["stop"]}\n",

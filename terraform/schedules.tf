@@ -1,7 +1,7 @@
 # The schedules cron runs on the management instance, and the crontab rendered from them.
 #
-# This file only reads var.schedules, var.schedule_log_dir, local.function_ids and
-# local.schedule_default_compartment_id, so test/terraform renders local.crontab with the real
+# This file only reads var.schedules, var.schedule_log_dir, local.function_ids,
+# local.schedule_default_compartment_id and local.notification_topic_id (alerts.tf), so test/terraform renders local.crontab with the real
 # Terraform (no provider needed) and compares it with scripts/crontab.sh: keep the two in step.
 
 variable "schedules" {
@@ -23,8 +23,16 @@ variable "schedules" {
       dry_run         = optional(bool)
       action          = optional(string)
     })
+    # "failures" (default): schedule.sh publishes a run that does not end in 0 to the alerts topic;
+    # "always": every run (a digest).
+    notify = optional(string)
+    # Holidays: YYYY-MM-DD dates, in time_zone, on which the schedule invokes nothing.
+    skip_dates = optional(list(string))
+    # Hours between two runs, for the dead-man's switch alarm (alerts.tf): default 24 for a daily
+    # schedule, 72 for a weekday one (1-5), none for other calendars; 0 turns the alarm off.
+    expected_gap_hours = optional(number)
   }))
-  description = "Start/stop schedules run by cron on the management instance: name ([a-z0-9-]), cron (5 fields), time_zone (IANA, via CRON_TZ), function (start | stop), body (the function's request)."
+  description = "Start/stop schedules run by cron on the management instance: name ([a-z0-9-]), cron (5 fields), time_zone (IANA, via CRON_TZ), function (start | stop), body (the function's request), notify (failures | always), skip_dates ([YYYY-MM-DD] holidays in time_zone), expected_gap_hours (dead-man's switch; 0 off)."
 
   default = [
     {
@@ -100,6 +108,26 @@ variable "schedules" {
     condition     = alltrue([for s in var.schedules : contains(["start", "stop"], s.function)])
     error_message = "Each schedule function must be \"start\" or \"stop\"."
   }
+
+  validation {
+    condition     = alltrue([for s in var.schedules : s.notify == null ? true : contains(["failures", "always"], s.notify)])
+    error_message = "Each schedule notify must be \"failures\" or \"always\" (or left out: failures)."
+  }
+
+  # The same rule as scripts/crontab.sh: a real calendar date (2026-02-30 is refused).
+  validation {
+    condition = alltrue(flatten([
+      for s in var.schedules : [
+        for d in coalesce(s.skip_dates, []) : can(regex("^[0-9]{4}-[0-9]{2}-[0-9]{2}$", d)) ? can(formatdate("YYYY", "${d}T00:00:00Z")) : false
+      ]
+    ]))
+    error_message = "Each schedule skip_dates entry must be a date YYYY-MM-DD that exists, e.g. 2026-12-25 (in the schedule's time_zone). Offending: ${join(", ", flatten([for s in var.schedules : [for d in coalesce(s.skip_dates, []) : "${s.name}: ${d}" if !(can(regex("^[0-9]{4}-[0-9]{2}-[0-9]{2}$", d)) ? can(formatdate("YYYY", "${d}T00:00:00Z")) : false)]]))}."
+  }
+
+  validation {
+    condition     = alltrue([for s in var.schedules : s.expected_gap_hours == null ? true : (s.expected_gap_hours == 0 || (s.expected_gap_hours >= 1 && s.expected_gap_hours <= 71)) && floor(s.expected_gap_hours) == s.expected_gap_hours])
+    error_message = "Each schedule expected_gap_hours must be a whole number of hours from 1 to 71, or 0 for no dead-man's switch alarm."
+  }
 }
 
 variable "schedule_log_dir" {
@@ -129,6 +157,18 @@ locals {
     )
   }
 
+  # What the cron line adds for alerts and holidays, only when set: a schedule without them renders as before.
+  schedule_extra_args = {
+    for s in var.schedules : s.name => concat(
+      local.notification_topic_id != null ? ["--topic-id", local.notification_topic_id] : [],
+      s.notify == "always" ? ["--notify", "always"] : [],
+      length(coalesce(s.skip_dates, [])) > 0 ? ["--time-zone", s.time_zone, "--skip-dates", join(",", s.skip_dates)] : [],
+    )
+  }
+
+  # The schedules as scripts/crontab.sh reads them on the instance: each names the alerts topic.
+  schedules_for_crontab = [for s in var.schedules : merge(s, { topic_id = local.notification_topic_id })]
+
   crontab_lines = flatten([
     "# oci-compute-power: generated from the schedules list (Terraform variable \"schedules\" or scripts/crontab.sh).",
     "# Installed for the opc user by cloud-init; edits are overwritten on the next apply.",
@@ -141,7 +181,7 @@ locals {
         "",
         "# ${s.name}: ${s.function}-compute at '${join(" ", regexall("\\S+", s.cron))}' (${s.time_zone})",
         "CRON_TZ=${s.time_zone}",
-        join(" ", [
+        join(" ", concat([
           join(" ", regexall("\\S+", s.cron)),
           local.schedule_script_path,
           "--name", s.name,
@@ -149,8 +189,7 @@ locals {
           # Single-quoted for the shell ('\'' for a quote); % escaped for cron, which reads it as a newline.
           "--body", "'${replace(replace(jsonencode(local.schedule_bodies[s.name]), "'", "'\\''"), "%", "\\%")}'",
           "--log-dir", var.schedule_log_dir,
-          "2>&1 | logger -t oci-compute-power",
-        ]),
+        ], local.schedule_extra_args[s.name], ["2>&1 | logger -t oci-compute-power"])),
       ]
     ],
   ])

@@ -27,7 +27,9 @@ import {
   type LifecycleState,
   type Timings,
 } from "./model.js";
+import { MonitoringService } from "./monitoring-api.js";
 import { NodePools } from "./node-pools.js";
+import { NotificationsService } from "./notifications-api.js";
 import { isOcid } from "./ocid.js";
 import { InstanceIdentities } from "./principals.js";
 import type { Routed, Service } from "./service.js";
@@ -75,6 +77,8 @@ export class Emulator {
   /** Services by API version (issue 13); Compute instances and Functions keep their own routes. */
   readonly #services: ReadonlyMap<string, Service>;
   readonly applications: ApplicationsApi;
+  readonly notifications = new NotificationsService(this.faults);
+  readonly monitoring = new MonitoringService(this.faults);
   readonly #server: Server;
   #url = "";
 
@@ -119,6 +123,7 @@ export class Emulator {
     for (const key of state.apiKeys ?? []) this.auth.registerApiKey(key);
     this.functions.registerApplications(state.applications ?? []);
     this.functions.register(state.functions ?? []);
+    this.notifications.register(state.topics ?? []);
     this.#server = createServer((req, res) => {
       this.#handle(req, res).catch(() => {
         // #handle answers every error itself; this only guards against a crash on a broken socket.
@@ -182,6 +187,7 @@ export class Emulator {
       nodePools: this.nodePools.store.all(Date.now()),
       containerInstances: this.containerInstances.store.all(Date.now()),
       applications: this.functions.applications.all(),
+      topics: this.notifications.topics(),
     };
   }
 
@@ -206,7 +212,11 @@ export class Emulator {
     if (path.startsWith("/_emulator/") || path === "/_emulator") {
       try {
         const body = await readBody(req);
-        const answer = await handleAdmin(this, method, path, query, body);
+        const json = () => (body.length === 0 ? {} : parseJsonObject(body));
+        const own =
+          this.notifications.admin(method, path, query, json) ??
+          this.monitoring.admin(method, path, query, json);
+        const answer = own ? { status: 200, body: own } : await handleAdmin(this, method, path, query, body);
         send(res, answer.status, answer.body, headers);
       } catch (e) {
         this.#sendError(res, e, headers);
@@ -249,6 +259,14 @@ export class Emulator {
         await this.#compute(req, res, method, path, query, headers, call);
       } else if (ApplicationsApi.matches(path)) {
         await this.applications.handle(req, res, method, path, query, headers, call, (body) =>
+          this.#authenticate(req, body, call),
+        );
+      } else if (path.startsWith("/20181201/topics/")) {
+        await this.notifications.handle(req, res, method, path, headers, call, (body) =>
+          this.#authenticate(req, body, call),
+        );
+      } else if (path.startsWith("/20180401/")) {
+        await this.monitoring.handle(req, res, method, path, headers, call, (body) =>
           this.#authenticate(req, body, call),
         );
       } else if (path.startsWith("/20181201/") || path.startsWith("/20260325/")) {

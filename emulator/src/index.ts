@@ -5,6 +5,8 @@ import type { EmulatorState } from "./model.js";
 
 export type * from "./admin-client.js";
 export { EmulatorAdmin, ociConfigProfile } from "./admin-client.js";
+export type * from "./alerts-admin.js";
+export { AlertsAdmin } from "./alerts-admin.js";
 export type { EmulatorState } from "./model.js";
 
 export interface StartOptions {

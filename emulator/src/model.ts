@@ -131,4 +131,6 @@ export interface EmulatorState {
   containerInstances?: Array<Record<string, unknown>>;
   /** Registered before `functions`; a function without `applicationId` joins its compartment's default application. */
   applications?: ApplicationJson[];
+  /** Notifications topics: {"id": "ocid1.onstopic...", "compartmentId", "name"?}. */
+  topics?: Array<{ id: string; compartmentId: string; name?: string }>;
 }

@@ -164,6 +164,16 @@ describe("crontab.sh", () => {
     [{ time_zone: "Paris" }, 'time_zone "Paris" must be an IANA name'],
     [{ function: "restart" }, 'function "restart" must be "start" or "stop"'],
     [{ body: [] }, "body must be a JSON object"],
+    [
+      { topic_id: "ocid1.fnfunc.oc1..x" },
+      'topic_id "ocid1.fnfunc.oc1..x" must be a Notifications topic OCID',
+    ],
+    [{ notify: "never" }, 'notify "never" must be "failures" or "always"'],
+    [{ skip_dates: "2026-12-25" }, "skip_dates must be a list of dates YYYY-MM-DD"],
+    [{ skip_dates: ["2026-12-25", "2026-02-30"] }, 'skip_dates: "2026-02-30" is not a date YYYY-MM-DD'],
+    [{ skip_dates: ["25.12.2026"] }, 'skip_dates: "25.12.2026" is not a date YYYY-MM-DD'],
+    [{ expected_gap_hours: 72 }, 'expected_gap_hours "72" must be a whole number of hours from 1 to 71'],
+    [{ expected_gap_hours: 1.5 }, 'expected_gap_hours "1.5" must be a whole number'],
   ])("refuses %j with a clear message", (override, message) => {
     const schedule = {
       name: "ok",
@@ -178,6 +188,37 @@ describe("crontab.sh", () => {
     expect(result.stdout).toBe("");
     expect(result.stderr).toContain(message);
     expect(result.stderr).toContain("schedule 0 (");
+  });
+
+  it("adds the alerts and holiday options only to the schedules that set them", () => {
+    const base = { cron: "0 7 * * 1-5", time_zone: "Europe/Paris", function: "start", body: {} };
+    const result = generate([
+      { name: "plain", ...base, topic_id: null, notify: null, skip_dates: null, expected_gap_hours: null },
+      {
+        name: "alerted",
+        ...base,
+        topic_id: "ocid1.onstopic.oc1.eu-frankfurt-1.aaaaaaaatopic",
+        notify: "always",
+        skip_dates: ["2026-12-25", "2027-01-01"],
+        expected_gap_hours: 72 - 1,
+      },
+      {
+        name: "failures",
+        ...base,
+        topic_id: "ocid1.onstopic.oc1.eu-frankfurt-1.aaaaaaaatopic",
+        notify: "failures",
+      },
+    ]);
+    expect(result.stderr).toBe("");
+    const commands = result.stdout
+      .split("\n")
+      .filter((l) => l.startsWith("0 7 "))
+      .map((l) => splitEntry(l).command.replace(/ 2>&1 \| logger -t oci-compute-power$/, ""));
+    expect(commands[0]?.endsWith("--log-dir /var/log/oci-compute-power")).toBe(true);
+    expect(commands[1]).toMatch(
+      / --log-dir \/var\/log\/oci-compute-power --topic-id ocid1\.onstopic\.oc1\.eu-frankfurt-1\.aaaaaaaatopic --notify always --time-zone Europe\/Paris --skip-dates 2026-12-25,2027-01-01$/,
+    );
+    expect(commands[2]).toMatch(/ --topic-id ocid1\.onstopic\.oc1\.eu-frankfurt-1\.aaaaaaaatopic$/);
   });
 
   it("refuses duplicate names", () => {

@@ -35,6 +35,10 @@ export function baseEnv(extra: Record<string, string | undefined> = {}): Record<
     "SCHEDULE_LOG_KEEP",
     "SCHEDULE_READ_TIMEOUT",
     "SCHEDULE_TIMEOUT",
+    "SCHEDULE_NOTIFY",
+    "SCHEDULE_TIME_ZONE",
+    "SCHEDULE_NOW",
+    "NOTIFY_TOPIC_ID",
     "DEPLOY_ROOT",
   ]);
   for (const [key, value] of Object.entries(process.env)) {

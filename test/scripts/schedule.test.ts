@@ -8,8 +8,9 @@ afterEach(removeTempDirs);
 const FUNCTION_ID = "ocid1.fnfunc.oc1.phx.aaaaaaaaschedule";
 const BODY =
   '{ "compartment_id": "ocid1.compartment.oc1..aaaa", "freeform_tags": {"power-schedule": "office-hours"} }';
+/** The body as sent: compact, and naming its schedule for the function's metrics. */
 const COMPACT_BODY =
-  '{"compartment_id":"ocid1.compartment.oc1..aaaa","freeform_tags":{"power-schedule":"office-hours"}}';
+  '{"compartment_id":"ocid1.compartment.oc1..aaaa","freeform_tags":{"power-schedule":"office-hours"},"schedule":"office-hours"}';
 const LOG_KEYS = ["ts", "schedule", "function_id", "status", "exit_code", "oci_exit_code", "duration_ms"];
 
 interface LogLine {
@@ -96,6 +97,65 @@ describe("schedule.sh", () => {
     });
     expect(line?.ts).toMatch(/^\d{4}-\d{2}-\d{2}T\d{2}:\d{2}:\d{2}\.\d{3}Z$/);
     expect(Number.isInteger(line?.duration_ms)).toBe(true);
+  });
+
+  it("keeps a schedule the body names itself", () => {
+    const result = runScript(
+      "schedule.sh",
+      [
+        "--name",
+        "nightly",
+        "--function-id",
+        FUNCTION_ID,
+        "--body",
+        '{"instance_id":"x","schedule":"mine"}',
+        "--log-dir",
+        logDir,
+      ],
+      { env: { OCI_BIN: ociBin, FAKE_OCI_ARGS_FILE: argsFile, FAKE_OCI_RESPONSE: '{"ok":true}' } },
+    );
+    expect(result.code).toBe(0);
+    expect(recordedArgs().at(-1)).toBe('{"instance_id":"x","schedule":"mine"}');
+  });
+
+  describe("holidays (--skip-dates, in --time-zone)", () => {
+    // 2026-12-24T23:30:00Z: still the 24th in UTC, already the 25th in Europe/Paris.
+    const NOW = String(Date.parse("2026-12-24T23:30:00Z") / 1000);
+
+    it("on a listed date in the schedule's time zone: no invoke, a skipped_holiday line, exit 0", () => {
+      const result = schedule(["--skip-dates", "2026-01-01,2026-12-25", "--time-zone", "Europe/Paris"], {
+        SCHEDULE_NOW: NOW,
+        FAKE_OCI_RESPONSE: '{"ok":true}',
+      });
+      expect(result.code).toBe(0);
+      expect(existsSync(argsFile)).toBe(false);
+      expect(result.stderr).toMatch(/2026-12-25 \(Europe\/Paris\) is in --skip-dates/);
+      const [line] = logLines();
+      expect(line).toMatchObject({
+        status: "skipped_holiday",
+        skipped: "holiday",
+        exit_code: 0,
+        oci_exit_code: null,
+      });
+      expect(Object.keys(line ?? {})).toEqual([...LOG_KEYS, "skipped"]);
+    });
+
+    it("the same instant is not a holiday in UTC: the run invokes as usual", () => {
+      const result = schedule(["--skip-dates", "2026-12-25"], {
+        SCHEDULE_NOW: NOW,
+        FAKE_OCI_RESPONSE: '{"ok":true}',
+      });
+      expect(result.code).toBe(0);
+      expect(existsSync(argsFile)).toBe(true);
+      expect(logLines()[0]).toMatchObject({ status: "ok" });
+    });
+  });
+
+  it("without a topic nothing is published, whatever the outcome", () => {
+    const result = schedule([], { FAKE_OCI_RESPONSE: '{"ok":false,"message":"1 failed"}' });
+    expect(result.code).toBe(4);
+    expect(recordedArgs()).toContain("invoke");
+    expect(recordedArgs()).not.toContain("publish");
   });
 
   it("appends one line per run", () => {
@@ -260,6 +320,26 @@ describe("schedule.sh", () => {
       "--keep must be a positive integer",
     ],
     [["--name", "a", "--function-id", FUNCTION_ID, "--body", "{}", "--bogus"], "unknown argument '--bogus'"],
+    [
+      ["--name", "a", "--function-id", FUNCTION_ID, "--body", "{}", "--topic-id", "ocid1.fnfunc.oc1..x"],
+      "is not a Notifications topic OCID",
+    ],
+    [
+      ["--name", "a", "--function-id", FUNCTION_ID, "--body", "{}", "--notify", "sometimes"],
+      "--notify must be 'failures' or 'always'",
+    ],
+    [
+      ["--name", "a", "--function-id", FUNCTION_ID, "--body", "{}", "--skip-dates", "2026-02-30"],
+      "'2026-02-30' is not a date YYYY-MM-DD",
+    ],
+    [
+      ["--name", "a", "--function-id", FUNCTION_ID, "--body", "{}", "--skip-dates", "25/12/2026"],
+      "'25/12/2026' is not a date",
+    ],
+    [
+      ["--name", "a", "--function-id", FUNCTION_ID, "--body", "{}", "--time-zone", "Mars/Olympus"],
+      "is not a time zone of this system",
+    ],
   ])("exits 2 on bad arguments %j", (args, message) => {
     const result = runScript("schedule.sh", [...args, "--log-dir", logDir], { env: { OCI_BIN: ociBin } });
     expect(result.code).toBe(2);

@@ -54,6 +54,22 @@ const BUILT_IN: Record<string, BlockSchema> = {
   terraform_data: { attributes: { input: { optional: true }, triggers_replace: { optional: true } } },
 };
 
+/**
+ * Resource types the provider schemas we hold lack (../shared/terraform has 195-199 of the provider's
+ * resources, no oci_sch_*), so their arguments cannot be checked here: each is written from the
+ * provider's docs, says so in its .tf file, and a test fails once a schema gains the type.
+ */
+export const NOT_IN_HELD_SCHEMAS: ReadonlySet<string> = new Set(["oci_sch_service_connector"]);
+
+/**
+ * Deprecations we accept, each with why. 8.28.0 marks the nested `actions.actions` block of
+ * oci_events_rule deprecated but offers nothing in its place: it is still the only way a rule names
+ * the function it invokes (the optional, off-by-default Events example in alerts.tf).
+ */
+export const ACCEPTED_DEPRECATIONS: ReadonlyMap<string, string> = new Map([
+  ["oci_events_rule.example.actions.actions", "8.28.0 deprecates it without a replacement"],
+]);
+
 export function loadProviderSchema(version: string): ProviderSchema {
   const file = join(repoRoot, "test/terraform/schemas", `oracle-oci-${version}.json`);
   const json = JSON.parse(readFileSync(file, "utf8")) as {
@@ -148,7 +164,8 @@ function checkNested(
   isDynamic: boolean,
 ): string[] {
   const problems: string[] = [];
-  if (blockType.block.deprecated) problems.push(`${where}.${name}: deprecated block`);
+  if (blockType.block.deprecated && !ACCEPTED_DEPRECATIONS.has(`${where}.${name}`))
+    problems.push(`${where}.${name}: deprecated block`);
   if (
     !isDynamic &&
     blockType.max_items !== undefined &&
@@ -167,6 +184,7 @@ export function checkConfig(config: TerraformConfig, schema: ProviderSchema): st
   const at = `(provider ${schema.version})`;
   for (const [type, byName] of Object.entries(config.resources)) {
     const block = schema.resources[type] ?? BUILT_IN[type];
+    if (!block && NOT_IN_HELD_SCHEMAS.has(type)) continue;
     if (!block) {
       problems.push(
         `${type} ${at}: no such resource type (or missing from the extract: see extract-schema.ts)`,

@@ -46,6 +46,7 @@ const OCID_TYPES: Record<string, string> = {
   oci_artifacts_container_repository: "containerrepo",
   oci_logging_log_group: "loggroup",
   oci_logging_log: "log",
+  oci_ons_notification_topic: "onstopic",
 };
 
 /** What the provider would answer, per data source type. */

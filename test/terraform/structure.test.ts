@@ -17,12 +17,18 @@ const RESOURCE_TYPES = [
   "oci_core_service_gateway",
   "oci_core_subnet",
   "oci_core_vcn",
+  "oci_events_rule",
   "oci_functions_application",
   "oci_functions_function",
   "oci_identity_dynamic_group",
   "oci_identity_policy",
   "oci_logging_log",
   "oci_logging_log_group",
+  "oci_monitoring_alarm",
+  "oci_ons_notification_topic",
+  "oci_ons_subscription",
+  "oci_queue_queue",
+  "oci_sch_service_connector",
   "terraform_data",
 ];
 

@@ -30,6 +30,15 @@ describe("parseRequest: valid bodies", () => {
     });
   });
 
+  it("accepts the schedule's name and keeps it out of a request that has none", () => {
+    const named = parseRequest(JSON.stringify({ instance_id: ID, schedule: "stop-office-hours" }), "STOP");
+    expect(named.schedule).toBe("stop-office-hours");
+    expect(
+      parseRequest(JSON.stringify({ instance_id: ID, schedule: "s".repeat(255) }), "START").schedule,
+    ).toHaveLength(255);
+    expect("schedule" in parseRequest(JSON.stringify({ instance_id: ID }), "START")).toBe(false);
+  });
+
   it("accepts instance_ids, wait, timeout and dry run", () => {
     const r = parseRequest(
       JSON.stringify({ instance_ids: [ID, ID2], wait: false, timeout_seconds: 120, dry_run: true }),
@@ -211,6 +220,14 @@ describe("parseRequest: invalid bodies name the field and what is expected", () 
     ],
     ["timeout huge", JSON.stringify({ instance_id: ID, timeout_seconds: 99999 }), /from 1 to 3600/],
     ["timeout string", JSON.stringify({ instance_id: ID, timeout_seconds: "60" }), /got the string "60"/],
+    [
+      "schedule number",
+      JSON.stringify({ instance_id: ID, schedule: 7 }),
+      /schedule must be the schedule's name/,
+    ],
+    ["schedule empty", JSON.stringify({ instance_id: ID, schedule: " " }), /1 to 255 characters/],
+    ["schedule too long", JSON.stringify({ instance_id: ID, schedule: "s".repeat(256) }), /1 to 255/],
+    ["schedule control", JSON.stringify({ instance_id: ID, schedule: "a\nb" }), /without control characters/],
   ])("%s", (_name, input, expected) => {
     expect(invalid(input)).toMatch(expected);
   });
