@@ -9,6 +9,7 @@ import { parseJsonObject } from "./http-util.js";
 import { INSTANCE_ACTIONS, type InstanceJson, type Timings } from "./model.js";
 import { isOcid, newOcid } from "./ocid.js";
 import { mintResourcePrincipal } from "./principals.js";
+import { parseShapes } from "./shapes.js";
 
 export interface AdminAnswer {
   status: number;
@@ -179,6 +180,11 @@ export async function handleAdmin(
       return ok({ ok: true });
     case "GET /_emulator/stats":
       return ok(emu.calls.stats);
+    case "GET /_emulator/shapes":
+      return ok({ shapes: emu.shapes });
+    case "PUT /_emulator/shapes":
+      emu.shapes = parseShapes(json().shapes);
+      return ok({ shapes: emu.shapes });
     case "GET /_emulator/functions":
       return ok({ functions: emu.functions.list() });
     case "POST /_emulator/functions": {
