@@ -10,8 +10,8 @@ import {
   SHAPES_TTL_MS,
   ShapeCatalogueCache,
   type ShapeInfo,
-  type ShapesPort,
 } from "../../src/shapes.js";
+import { FakeShapes } from "../helpers/fake-shapes.js";
 
 const A = "ocid1.compartment.oc1..aaaaaaaashapesa";
 const B = "ocid1.compartment.oc1..aaaaaaaashapesb";
@@ -23,20 +23,6 @@ const CATALOGUE: ShapeInfo[] = [
   { shape: "VM.Mystery", isBilledForStoppedInstance: undefined },
 ];
 const ok = (shapes: ShapeInfo[]): CatalogueLookup => ({ ok: true, catalogue: buildCatalogue(shapes) });
-
-/** An in-memory ShapesPort that counts calls and can be told to fail or to hold its answer. */
-class FakeShapes implements ShapesPort {
-  calls: string[] = [];
-  failWith: unknown;
-  release: (() => void) | undefined;
-  hold = false;
-  async listShapes(compartmentId: string): Promise<ShapeInfo[]> {
-    this.calls.push(compartmentId);
-    if (this.hold) await new Promise<void>((r) => (this.release = r));
-    if (this.failWith !== undefined) throw this.failWith;
-    return CATALOGUE;
-  }
-}
 
 class ManualClock {
   t = 1_000_000;
@@ -132,7 +118,7 @@ describe("decideBilledStop", () => {
 
 describe("ShapeCatalogueCache", () => {
   it("one ListShapes per compartment per hour, on the injected clock", async () => {
-    const port = new FakeShapes();
+    const port = new FakeShapes(CATALOGUE);
     const clock = new ManualClock();
     const cache = new ShapeCatalogueCache(port, clock);
     const [a1, a2, b1] = await Promise.all([cache.lookup(A), cache.lookup(A), cache.lookup(B)]);
@@ -148,7 +134,7 @@ describe("ShapeCatalogueCache", () => {
   });
 
   it("concurrent lookups share one in-flight call", async () => {
-    const port = new FakeShapes();
+    const port = new FakeShapes(CATALOGUE);
     port.hold = true;
     const cache = new ShapeCatalogueCache(port, new ManualClock());
     const pending = [cache.lookup(A), cache.lookup(A), cache.lookup(A)];
@@ -160,7 +146,7 @@ describe("ShapeCatalogueCache", () => {
   });
 
   it("a failure resolves (never rejects) with the error, and is asked again after a minute", async () => {
-    const port = new FakeShapes();
+    const port = new FakeShapes(CATALOGUE);
     port.failWith = new ComputeError("NotAuthorizedOrNotFound", "HTTP 404: not authorized", {
       transient: false,
     });
@@ -179,7 +165,7 @@ describe("ShapeCatalogueCache", () => {
   });
 
   it("a thrown non-error (network failures are plain objects) is described, not rethrown", async () => {
-    const port = new FakeShapes();
+    const port = new FakeShapes(CATALOGUE);
     port.failWith = { code: "ECONNRESET" };
     expect(await new ShapeCatalogueCache(port, new ManualClock()).lookup(A)).toEqual({
       ok: false,
