@@ -14,6 +14,7 @@ import { INSTANCE_ACTIONS, type InstanceJson, type Timings } from "./model.js";
 import { isOcid, newOcid } from "./ocid.js";
 import type { InstanceIdentities } from "./principals.js";
 import { mintResourcePrincipal } from "./principals.js";
+import { parseShapes, type ShapeJson } from "./shapes.js";
 
 export interface AdminAnswer {
   status: number;
@@ -51,6 +52,8 @@ export interface AdminTarget {
   readonly identities: InstanceIdentities;
   readonly functions: FunctionsService;
   readonly url: string;
+  /** The ListShapes catalogue, replaced by PUT /_emulator/shapes. */
+  shapes: ShapeJson[];
   planContext(instanceId: string): ActionPlanContext;
   snapshot(): EmulatorState & { timings: Timings };
 }
@@ -213,6 +216,11 @@ export async function handleAdmin(
       return ok({ ok: true });
     case "GET /_emulator/stats":
       return ok(emu.calls.stats);
+    case "GET /_emulator/shapes":
+      return ok({ shapes: emu.shapes });
+    case "PUT /_emulator/shapes":
+      emu.shapes = parseShapes(json().shapes);
+      return ok({ shapes: emu.shapes });
     case "GET /_emulator/functions":
       return ok({ functions: emu.functions.list() });
     case "POST /_emulator/functions": {

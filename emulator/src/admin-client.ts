@@ -11,6 +11,7 @@ import type {
   Timings,
 } from "./model.js";
 import type { ResourcePrincipalEnv, ResourcePrincipalRequest } from "./principals.js";
+import type { ShapeJson } from "./shapes.js";
 
 export type { CallRecord, CallStats } from "./calls.js";
 export type {
@@ -47,6 +48,7 @@ export interface InstanceInput {
 }
 
 export type { ResourcePrincipalEnv, ResourcePrincipalRequest } from "./principals.js";
+export type { ShapeJson } from "./shapes.js";
 
 export interface ResourcePrincipal {
   principalId: string;
@@ -85,6 +87,7 @@ export type StateSnapshot = Required<Pick<EmulatorState, "region" | "tenancyId" 
   instances: InstanceJson[];
   apiKeys: ApiKeyJson[];
   functions: FunctionJson[];
+  shapes: ShapeJson[];
 };
 
 export class EmulatorAdminError extends Error {
@@ -171,6 +174,16 @@ export class EmulatorAdmin {
   }
 
   /** Replace all faults ({} clears). */
+  /** The ListShapes catalogue. */
+  async getShapes(): Promise<ShapeJson[]> {
+    return (await this.#call<{ shapes: ShapeJson[] }>("GET", "/shapes")).shapes;
+  }
+
+  /** Replace the ListShapes catalogue. */
+  async putShapes(shapes: ShapeJson[]): Promise<ShapeJson[]> {
+    return (await this.#call<{ shapes: ShapeJson[] }>("PUT", "/shapes", { shapes })).shapes;
+  }
+
   setFaults(faults: Faults): Promise<Faults> {
     return this.#call("PUT", "/faults", faults);
   }

@@ -101,6 +101,8 @@ export interface Faults {
   outOfCapacity?: { instanceIds?: string[]; shapes?: string[] };
   latencyMs?: number;
   hold?: { instanceIds: string[]; ms: number };
+  /** After each GetInstance of these instances, someone else changes a freeform tag (a new etag). */
+  concurrentUpdate?: { instanceIds: string[] };
   seed?: number;
 }
 
@@ -114,4 +116,6 @@ export interface EmulatorState {
   instances?: Array<Partial<InstanceJson>>;
   apiKeys?: ApiKeyJson[];
   functions?: FunctionJson[];
+  /** The ListShapes catalogue (emulator/src/shapes.ts); absent: the built-in one. */
+  shapes?: Array<{ shape: string; isBilledForStoppedInstance?: boolean; [field: string]: unknown }>;
 }
