@@ -25,6 +25,8 @@ export interface PowerRequest {
   wait: boolean;
   timeoutSeconds: number | undefined;
   dryRun: boolean;
+  /** A person acting on purpose: power-override tags are reported as ignored (default false). */
+  ignoreOverrides?: boolean;
 }
 
 export const MAX_BODY_BYTES = 256 * 1024;
@@ -42,6 +44,7 @@ const COMMON_KEYS = [
   "wait",
   "timeout_seconds",
   "dry_run",
+  "ignore_overrides",
 ] as const;
 
 /** Common spellings people reach for, mapped to the key we accept. */
@@ -423,7 +426,12 @@ function parseTargets(body: Body, problems: Problems): Targets | undefined {
   return targets;
 }
 
-function parseBool(body: Body, key: "wait" | "dry_run", fallback: boolean, problems: Problems): boolean {
+function parseBool(
+  body: Body,
+  key: "wait" | "dry_run" | "ignore_overrides",
+  fallback: boolean,
+  problems: Problems,
+): boolean {
   if (!Object.hasOwn(body, key)) return fallback;
   const v = body[key];
   if (typeof v === "boolean") return v;
@@ -475,9 +483,10 @@ export function parseRequest(input: unknown, fn: FunctionKind): PowerRequest {
   const targets = parseTargets(body, problems);
   const wait = parseBool(body, "wait", true, problems);
   const dryRun = parseBool(body, "dry_run", false, problems);
+  const ignoreOverrides = parseBool(body, "ignore_overrides", false, problems);
   const timeoutSeconds = parseTimeout(body, problems);
   const action = parseAction(body, fn, problems);
   problems.throwIfAny();
   if (!targets) throw new InvalidParameterError(`no valid target; ${HOW_TO}`, "body");
-  return { action, targets, wait, timeoutSeconds, dryRun };
+  return { action, targets, wait, timeoutSeconds, dryRun, ignoreOverrides };
 }

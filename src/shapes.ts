@@ -102,11 +102,22 @@ export class ShapeCatalogueCache {
     private readonly failureTtlMs = SHAPES_FAILURE_TTL_MS,
   ) {}
 
-  lookup(compartmentId: string, signal?: AbortSignal): Promise<CatalogueLookup> {
+  /**
+   * `read`, when given, is how this lookup calls the port (the batch passes one that goes through
+   * its call scheduler, retries and deadline); by default the port is called directly.
+   */
+  lookup(
+    compartmentId: string,
+    signal?: AbortSignal,
+    read?: ShapesPort["listShapes"],
+  ): Promise<CatalogueLookup> {
     const now = this.clock.now();
     const cached = this.#entries.get(compartmentId);
     if (cached && cached.expiresAt > now) return cached.lookup;
-    const entry: Entry = { expiresAt: Number.POSITIVE_INFINITY, lookup: this.#read(compartmentId, signal) };
+    const entry: Entry = {
+      expiresAt: Number.POSITIVE_INFINITY,
+      lookup: this.#read(compartmentId, signal, read),
+    };
     this.#entries.set(compartmentId, entry);
     void entry.lookup.then((result) => {
       entry.expiresAt = this.clock.now() + (result.ok ? this.ttlMs : this.failureTtlMs);
@@ -114,9 +125,16 @@ export class ShapeCatalogueCache {
     return entry.lookup;
   }
 
-  async #read(compartmentId: string, signal: AbortSignal | undefined): Promise<CatalogueLookup> {
+  async #read(
+    compartmentId: string,
+    signal: AbortSignal | undefined,
+    read: ShapesPort["listShapes"] | undefined,
+  ): Promise<CatalogueLookup> {
     try {
-      return { ok: true, catalogue: buildCatalogue(await this.port.listShapes(compartmentId, signal)) };
+      const shapes = read
+        ? await read(compartmentId, signal)
+        : await this.port.listShapes(compartmentId, signal);
+      return { ok: true, catalogue: buildCatalogue(shapes) };
     } catch (error) {
       return { ok: false, error: describeFailure(error) };
     }
