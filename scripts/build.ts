@@ -8,9 +8,9 @@
  * Cold start is dominated by reading, compiling and evaluating the OCI SDK, so the build slims it
  * without changing any code path we use (slimOci below):
  * - oci-core's client.js holds four service clients; only ComputeClient is kept, and only the members
- *   our adapter calls (getInstance, instanceAction, listInstances, endpoint/region plumbing).
+ *   our adapter calls (getInstance, instanceAction, listInstances, listShapes, endpoint/region plumbing).
  * - oci-core's model index loads ~720 model modules eagerly; it becomes lazy getters for the models
- *   reachable from Instance and InstancePowerActionDetails (what those three operations touch).
+ *   reachable from Instance, InstancePowerActionDetails and Shape (what those four operations touch).
  * - oci-common's index without the parts no path of ours reaches (OKE workload identity, session
  *   tokens, paginators, chunked uploads).
  * - the Compute waiters (and oci-workrequests behind them) are never created: stubbed.
@@ -28,7 +28,7 @@ import ts from "typescript";
 
 const root = resolve(dirname(fileURLToPath(import.meta.url)), "..");
 const functions = ["start-compute", "stop-compute"] as const;
-const MODEL_SEEDS = ["Instance", "InstancePowerActionDetails"];
+const MODEL_SEEDS = ["Instance", "InstancePowerActionDetails", "Shape"];
 
 const STUBS: Record<string, string> = {
   // oci-common only decodes tokens (never verifies them locally): a decoder without jsonwebtoken's
@@ -118,6 +118,7 @@ const COMPUTE_CLIENT_MEMBERS = new Set([
   "getInstance",
   "instanceAction",
   "listInstances",
+  "listShapes",
 ]);
 
 /** Drops every other ComputeClient method (hundreds of operations we never call). */
@@ -134,7 +135,14 @@ function trimComputeClient(source: string): string {
     if (name && COMPUTE_CLIENT_MEMBERS.has(name)) kept.add(name);
     else cuts.push([member.getFullStart(), member.getEnd()]);
   }
-  for (const needed of ["constructor", "getInstance", "instanceAction", "listInstances", "endpoint"]) {
+  for (const needed of [
+    "constructor",
+    "getInstance",
+    "instanceAction",
+    "listInstances",
+    "listShapes",
+    "endpoint",
+  ]) {
     if (!kept.has(needed)) fail(`ComputeClient.${needed} not found`);
   }
   let out = "";
