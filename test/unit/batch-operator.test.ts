@@ -7,6 +7,7 @@ import { afterEach, beforeEach, describe, expect, it, vi } from "vitest";
 import { type BatchDeps, type BatchOutcome, runBatch } from "../../src/batch.js";
 import { systemClock } from "../../src/clock.js";
 import { type FunctionConfig, readConfig } from "../../src/config.js";
+import { makeHandler } from "../../src/handler.js";
 import { createLogger } from "../../src/log.js";
 import type { PowerRequest, Targets } from "../../src/request.js";
 import { batchResponse } from "../../src/response.js";
@@ -15,6 +16,7 @@ import { resetLearnedDurations } from "../../src/watch.js";
 import { COMP_A, config, FAST, instanceId, quietLogger } from "../helpers/batch-fixtures.js";
 import { FakeCompute, type FakeInstance } from "../helpers/fake-compute.js";
 import { FakeShapes } from "../helpers/fake-shapes.js";
+import { fnContext } from "../helpers/fn-context.js";
 
 const CATALOGUE = [
   { shape: "VM.Standard.E4.Flex", isBilledForStoppedInstance: false },
@@ -358,5 +360,39 @@ describe("billing-aware stops", () => {
     expect(out.results).toEqual([
       expect.objectContaining({ outcome: "changed", billed_while_stopped: null }),
     ]);
+  });
+});
+
+describe("the handler keeps one shape catalogue per process", () => {
+  it("ListShapes once per compartment across invocations, again after an hour on the injected clock", async () => {
+    const fake = new FakeCompute([
+      one("RUNNING", { shape: "VM.DenseIO2.8" }, 0),
+      one("RUNNING", { shape: "VM.DenseIO2.8" }, 1),
+      one("RUNNING", { shape: "VM.DenseIO2.8" }, 2),
+    ]);
+    const shapes = new FakeShapes(CATALOGUE);
+    // The OCI adapter is one object with both ports; so is this fake.
+    const port = Object.assign(fake, { listShapes: (c: string) => shapes.listShapes(c) });
+    const handler = makeHandler("STOP", {
+      createCompute: async () => port,
+      tuning: FAST,
+      logSink: () => {},
+      clock: systemClock,
+    });
+    const stopOne = async (n: number) => {
+      const answer = handler(JSON.stringify({ instance_id: instanceId(n) }), fnContext());
+      await vi.runAllTimersAsync();
+      return answer;
+    };
+    const first = await stopOne(0);
+    expect(first).toMatchObject({
+      summary: { billed_while_stopped: 1 },
+      results: [{ outcome: "changed", billed_while_stopped: true }],
+    });
+    await stopOne(1);
+    expect(shapes.calls).toEqual([COMP_A]);
+    vi.setSystemTime(Date.now() + 3_600_001);
+    await stopOne(2);
+    expect(shapes.calls).toEqual([COMP_A, COMP_A]);
   });
 });
