@@ -2,7 +2,7 @@
 import type { FnResponse } from "../emulator/src/fn-agent.js";
 import { BenchError } from "./errors.js";
 
-export type Outcome = "changed" | "unchanged" | "in_progress" | "failed" | "planned";
+export type Outcome = "changed" | "unchanged" | "skipped" | "in_progress" | "failed" | "planned";
 
 export interface PowerAnswer {
   ok: boolean;
@@ -11,7 +11,7 @@ export interface PowerAnswer {
   results: Array<{ instance_id: string; outcome: Outcome; error?: { code?: string; message?: string } }>;
 }
 
-const OUTCOMES: readonly Outcome[] = ["changed", "unchanged", "in_progress", "failed", "planned"];
+const OUTCOMES: readonly Outcome[] = ["changed", "unchanged", "skipped", "in_progress", "failed", "planned"];
 
 function isRecord(value: unknown): value is Record<string, unknown> {
   return typeof value === "object" && value !== null && !Array.isArray(value);
@@ -37,7 +37,15 @@ export function parseAnswer(res: FnResponse, what: string): PowerAnswer {
   if (!isRecord(body.summary) || !Array.isArray(body.results)) {
     throw new BenchError(`${what}: the answer lacks summary/results: ${res.body.slice(0, 300)}`);
   }
-  const summary = { requested: 0, changed: 0, unchanged: 0, in_progress: 0, failed: 0, planned: 0 };
+  const summary = {
+    requested: 0,
+    changed: 0,
+    unchanged: 0,
+    skipped: 0,
+    in_progress: 0,
+    failed: 0,
+    planned: 0,
+  };
   for (const key of ["requested", ...OUTCOMES] as const) {
     const v = body.summary[key];
     summary[key] = typeof v === "number" ? v : 0;

@@ -8,9 +8,9 @@
  * Cold start is dominated by reading, compiling and evaluating the OCI SDK, so the build slims it
  * without changing any code path we use (slimOci below):
  * - oci-core's client.js holds four service clients; only ComputeClient is kept, and only the members
- *   our adapter calls (getInstance, instanceAction, listInstances, endpoint/region plumbing).
+ *   our adapter calls (getInstance, instanceAction, listInstances, listShapes, endpoint/region plumbing).
  * - oci-core's model index loads ~720 model modules eagerly; it becomes lazy getters for the models
- *   reachable from Instance and InstancePowerActionDetails (what those three operations touch).
+ *   reachable from Instance, InstancePowerActionDetails and Shape (what those four operations touch).
  * - oci-common's index without the parts no path of ours reaches (OKE workload identity, session
  *   tokens, paginators, chunked uploads).
  * - the Compute waiters (and oci-workrequests behind them) are never created: stubbed.
@@ -39,10 +39,10 @@ import ts from "typescript";
 
 const root = resolve(dirname(fileURLToPath(import.meta.url)), "..");
 const functions = ["start-compute", "stop-compute"] as const;
-const MODEL_SEEDS = ["Instance", "InstancePowerActionDetails"];
+const MODEL_SEEDS = ["Instance", "InstancePowerActionDetails", "Shape"];
 /** Model modules oci-core's index loads, and how many of them the seeds reach (kept, lazily). */
 const MODEL_INDEX_ENTRIES = 720;
-const MODELS_REACHED = 33;
+const MODELS_REACHED = 50;
 
 /** Replacements over node:crypto for what oci-common asks of these packages (see the file header). */
 const SHIMS: Record<string, string> = {
@@ -198,6 +198,7 @@ const COMPUTE_CLIENT_MEMBERS = new Map<string, number>([
   ["getInstance", 1],
   ["instanceAction", 1],
   ["listInstances", 1],
+  ["listShapes", 1],
 ]);
 
 /** Drops every other ComputeClient method (hundreds of operations we never call). */

@@ -12,9 +12,12 @@ import { Deadline } from "./deadline.js";
 import { PowerError } from "./errors.js";
 import { Guardrail } from "./guardrail.js";
 import type { Logger } from "./log.js";
+import { readBillingConfig, readOverrideConfig } from "./override.js";
 import { CallScheduler } from "./pacing.js";
 import type { PowerRequest } from "./request.js";
 import { asPowerError, DEFAULT_RETRY_TUNING, type RetryTuning, readWithRetry } from "./retry.js";
+import type { ShapeCatalogueCache, ShapesPort } from "./shapes.js";
+import { StopBilling } from "./stop-billing.js";
 import type { InstanceResult } from "./target-result.js";
 import { TargetRun, type TargetRunDeps } from "./target-run.js";
 import { type Resolution, type ResolveDeps, resolveCompartment, resolveIds } from "./targets.js";
@@ -57,6 +60,8 @@ export interface BatchDeps {
   tuning?: Partial<BatchTuning>;
   /** The invocation's clock (default: the system clock). */
   clock?: Clock;
+  /** Billing-aware stops: the per-process shape catalogue and the port it reads (absent: billed_while_stopped null). */
+  shapes?: { cache: ShapeCatalogueCache; port: ShapesPort };
 }
 
 export interface BatchOutcome {
@@ -111,6 +116,19 @@ function assemble(request: PowerRequest, deps: BatchDeps, tuning: BatchTuning): 
     staleGraceMs: tuning.staleGraceMs,
     maxRedecisions: tuning.maxRedecisions,
     actions,
+    override: deps.config.override ?? readOverrideConfig({}),
+    billing:
+      request.action === "START"
+        ? undefined
+        : new StopBilling({
+            cache: deps.shapes?.cache,
+            port: deps.shapes?.port,
+            scheduler,
+            deadline,
+            retry: tuning.retry,
+            logger,
+            config: deps.config.billing ?? readBillingConfig({}),
+          }),
   };
   const resolveDeps: ResolveDeps = {
     compute,

@@ -4,6 +4,12 @@
  */
 import { PowerError } from "./errors.js";
 import { checkOcid } from "./ocid.js";
+import {
+  type BillingConfig,
+  type OverrideConfig,
+  readBillingConfig,
+  readOverrideConfig,
+} from "./override.js";
 
 export type AuthMode = "resource_principal" | "instance_principal" | "config_file";
 export type LogLevel = "debug" | "info" | "warn" | "error";
@@ -14,6 +20,10 @@ export interface FunctionConfig {
   maxConcurrency: number;
   maxRate: number;
   logLevel: LogLevel;
+  /** OVERRIDE_TAG_KEY, OVERRIDE_DEFINED_TAG, OVERRIDE_MAX_DAYS (undefined: the defaults). */
+  override?: OverrideConfig;
+  /** BILLED_WHEN_STOPPED (undefined: the default, stop and flag). */
+  billing?: BillingConfig;
 }
 
 /** Function config / environment: every key a string or absent. The one Env type. */
@@ -71,6 +81,8 @@ export function readConfig(source: ConfigSource): FunctionConfig {
     maxConcurrency: positiveNumber(source, "POWER_MAX_CONCURRENCY", 16, 256, true),
     maxRate: positiveNumber(source, "POWER_MAX_RATE", 10, 1000, false),
     logLevel: level,
+    override: readOverrideConfig(source),
+    billing: readBillingConfig(source),
   };
 }
 

@@ -17,7 +17,8 @@ export type ErrorCode =
   | "Forbidden"
   | "AuthenticationFailed"
   | "DeadlineExceeded"
-  | "InternalError";
+  | "InternalError"
+  | "InvalidOverride";
 
 /** HTTP-like status used when no OCI answer supplied one. */
 export function defaultStatus(code: ErrorCode): number {
@@ -52,6 +53,8 @@ export function defaultStatus(code: ErrorCode): number {
       return 504;
     case "InternalError":
       return 500;
+    case "InvalidOverride":
+      return 400;
     default: {
       const unreachable: never = code;
       return unreachable;

@@ -4,7 +4,7 @@
  * structured JSON response, with ctx.httpGateway.statusCode set for HTTP gateway triggers.
  */
 import type { FnContext } from "@fnproject/fdk";
-import { type BatchTuning, runBatch } from "./batch.js";
+import { type BatchDeps, type BatchTuning, runBatch } from "./batch.js";
 import { type Clock, systemClock } from "./clock.js";
 import type { ComputePort, PowerAction } from "./compute.js";
 import { type Env, type FunctionConfig, readConfig } from "./config.js";
@@ -15,6 +15,7 @@ import { captureConsole, createLogger, type LineSink, type Logger } from "./log.
 import { type FunctionKind, type PowerRequest, parseRequest } from "./request.js";
 import { type Built, batchResponse, errorResponse, type PowerResponse } from "./response.js";
 import { asPowerError } from "./retry.js";
+import { ShapeCatalogueCache, type ShapesPort } from "./shapes.js";
 
 export type { Env } from "./config.js";
 export type ComputeFactory = (env: Env) => Promise<ComputePort>;
@@ -81,6 +82,12 @@ interface Shared {
   clock: Clock;
   options: HandlerOptions;
   getCompute: (env: Env) => Promise<ComputePort>;
+  /** The process's shape catalogues (one per Compute client), kept across invocations for an hour. */
+  shapesFor: (port: ComputePort) => { cache: ShapeCatalogueCache; port: ShapesPort } | undefined;
+}
+
+function isShapesPort(port: ComputePort): port is ComputePort & ShapesPort {
+  return typeof (port as Partial<ShapesPort>).listShapes === "function";
 }
 
 function loggerFor(shared: Shared, callId: string | undefined, level?: FunctionConfig["logLevel"]): Logger {
@@ -174,6 +181,7 @@ async function execute(shared: Shared, inv: Invocation): Promise<Built> {
     startedAt,
     answerBy: inv.answerBy,
     clock: shared.clock,
+    ...shapesOption(shared.shapesFor(port)),
     ...(shared.options.tuning ? { tuning: shared.options.tuning } : {}),
   });
   if (outcome.fatal) {
@@ -183,7 +191,15 @@ async function execute(shared: Shared, inv: Invocation): Promise<Built> {
       opc_request_id: outcome.fatal.opcRequestId,
     });
     const built = errorResponse(request.action, outcome.fatal, request.dryRun);
-    built.body.summary = { requested: 0, changed: 0, unchanged: 0, in_progress: 0, failed: 0, planned: 0 };
+    built.body.summary = {
+      requested: 0,
+      changed: 0,
+      unchanged: 0,
+      skipped: 0,
+      in_progress: 0,
+      failed: 0,
+      planned: 0,
+    };
     built.body.results = [];
     return built;
   }
@@ -195,6 +211,10 @@ async function execute(shared: Shared, inv: Invocation): Promise<Built> {
     elapsed_ms: shared.clock.now() - startedAt,
   });
   return built;
+}
+
+function shapesOption(shapes: ReturnType<Shared["shapesFor"]>): Pick<BatchDeps, "shapes"> {
+  return shapes ? { shapes } : {};
 }
 
 /** An answer already built (an error found while preparing), as opposed to the value asked for. */
@@ -243,7 +263,17 @@ export function makeHandler(
     }
     return compute;
   };
-  const shared: Shared = { fnName, kind, defaultAction, clock, options, getCompute };
+  const catalogues = new WeakMap<ComputePort, ShapeCatalogueCache>();
+  const shapesFor = (port: ComputePort) => {
+    if (!isShapesPort(port)) return undefined;
+    let cache = catalogues.get(port);
+    if (!cache) {
+      cache = new ShapeCatalogueCache(port, clock);
+      catalogues.set(port, cache);
+    }
+    return { cache, port };
+  };
+  const shared: Shared = { fnName, kind, defaultAction, clock, options, getCompute, shapesFor };
 
   return async (input: unknown, ctx: FnContext): Promise<PowerResponse> => {
     const startedAt = clock.now();

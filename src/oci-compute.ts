@@ -24,11 +24,13 @@ import {
 } from "oci-common";
 import { ComputeClient } from "oci-core/lib/client.js";
 import type { Instance } from "oci-core/lib/model/instance.js";
+import type { Shape } from "oci-core/lib/model/shape.js";
 import { createAuthProvider } from "./auth.js";
 import type { ComputePort, InstanceView, PowerAction } from "./compute.js";
 import type { AuthMode, Env } from "./config.js";
 import { ComputeError, describeThrown, PowerError } from "./errors.js";
 import { scrubSecrets } from "./log.js";
+import type { ShapeInfo, ShapesPort } from "./shapes.js";
 
 const PAGE_LIMIT = 1000;
 const MAX_PAGES = 100;
@@ -328,7 +330,36 @@ function toView(instance: Instance): InstanceView {
   return view;
 }
 
-export class OciCompute implements ComputePort {
+/** ListShapes across all pages (one entry per shape and availability domain), mapped for the port. */
+export async function listShapesPaged(
+  fetchPage: (page: string | undefined) => Promise<{ items?: Shape[] | null; opcNextPage?: string }>,
+  compartmentId: string,
+): Promise<ShapeInfo[]> {
+  const out: ShapeInfo[] = [];
+  let page: string | undefined;
+  for (let n = 0; n < MAX_PAGES; n++) {
+    const res = await fetchPage(page);
+    for (const item of res.items ?? []) {
+      if (typeof item?.shape !== "string") continue;
+      const billed = item.isBilledForStoppedInstance;
+      out.push({
+        shape: item.shape,
+        isBilledForStoppedInstance: typeof billed === "boolean" ? billed : undefined,
+      });
+    }
+    page = res.opcNextPage;
+    if (!page) return out;
+  }
+  throw new ComputeError(
+    "ServiceError",
+    `listing the shapes of ${compartmentId} returned more than ${MAX_PAGES} pages`,
+    {
+      transient: false,
+    },
+  );
+}
+
+export class OciCompute implements ComputePort, ShapesPort {
   constructor(
     private readonly client: ComputeClient,
     private readonly authMode?: AuthMode,
@@ -383,6 +414,18 @@ export class OciCompute implements ComputePort {
     throw new ComputeError("ServiceError", `listing ${compartmentId} returned more than ${MAX_PAGES} pages`, {
       transient: false,
     });
+  }
+
+  async listShapes(compartmentId: string, signal?: AbortSignal): Promise<ShapeInfo[]> {
+    return await listShapesPaged(
+      (page) =>
+        this.call(signal, () =>
+          this.client.listShapes(
+            page ? { compartmentId, limit: PAGE_LIMIT, page } : { compartmentId, limit: PAGE_LIMIT },
+          ),
+        ),
+      compartmentId,
+    );
   }
 
   async instanceAction(
@@ -444,7 +487,9 @@ export function createComputeClient(
 }
 
 /** Builds the auth provider and the client: once per process (the handler caches the promise). */
-export async function createOciCompute(env: Env): Promise<{ compute: ComputePort; authMode: string }> {
+export async function createOciCompute(
+  env: Env,
+): Promise<{ compute: ComputePort & ShapesPort; authMode: string }> {
   const { provider, mode } = await createAuthProvider(env);
   return { compute: new OciCompute(createComputeClient(provider, env), mode), authMode: mode };
 }

@@ -27,6 +27,8 @@ export interface PowerRequest {
   dryRun: boolean;
   /** The schedule that sent the request (schedule.sh sets it); used only to label metrics. */
   schedule?: string;
+  /** A person acting on purpose: power-override tags are reported as ignored (default false). */
+  ignoreOverrides?: boolean;
 }
 
 export const MAX_BODY_BYTES = 256 * 1024;
@@ -45,6 +47,7 @@ const COMMON_KEYS = [
   "timeout_seconds",
   "dry_run",
   "schedule",
+  "ignore_overrides",
 ] as const;
 const MAX_SCHEDULE_CHARS = 255;
 
@@ -444,7 +447,12 @@ function parseTargets(body: Body, problems: Problems): Targets | undefined {
   return targets;
 }
 
-function parseBool(body: Body, key: "wait" | "dry_run", fallback: boolean, problems: Problems): boolean {
+function parseBool(
+  body: Body,
+  key: "wait" | "dry_run" | "ignore_overrides",
+  fallback: boolean,
+  problems: Problems,
+): boolean {
   if (!Object.hasOwn(body, key)) return fallback;
   const v = body[key];
   if (typeof v === "boolean") return v;
@@ -496,12 +504,13 @@ export function parseRequest(input: unknown, fn: FunctionKind): PowerRequest {
   const targets = parseTargets(body, problems);
   const wait = parseBool(body, "wait", true, problems);
   const dryRun = parseBool(body, "dry_run", false, problems);
+  const ignoreOverrides = parseBool(body, "ignore_overrides", false, problems);
   const timeoutSeconds = parseTimeout(body, problems);
   const action = parseAction(body, fn, problems);
   const schedule = Object.hasOwn(body, "schedule") ? checkSchedule(body.schedule, problems) : undefined;
   problems.throwIfAny();
   if (!targets) throw new InvalidParameterError(`no valid target; ${HOW_TO}`, "body");
-  const request: PowerRequest = { action, targets, wait, timeoutSeconds, dryRun };
+  const request: PowerRequest = { action, targets, wait, timeoutSeconds, dryRun, ignoreOverrides };
   if (schedule !== undefined) request.schedule = schedule;
   return request;
 }

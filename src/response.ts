@@ -12,9 +12,13 @@ export interface Summary {
   requested: number;
   changed: number;
   unchanged: number;
+  /** Left alone on purpose (an override, or BILLED_WHEN_STOPPED=skip); ok stays true. */
+  skipped: number;
   in_progress: number;
   failed: number;
   planned: number;
+  /** stop-compute: results whose shape OCI keeps billing while stopped. */
+  billed_while_stopped?: number;
 }
 
 export interface PowerResponse {
@@ -37,6 +41,7 @@ export function summarize(results: readonly InstanceResult[]): Summary {
     requested: results.length,
     changed: 0,
     unchanged: 0,
+    skipped: 0,
     in_progress: 0,
     failed: 0,
     planned: 0,
@@ -48,6 +53,7 @@ export function summarize(results: readonly InstanceResult[]): Summary {
 const WORDS: Record<Outcome, string> = {
   changed: "changed",
   unchanged: "unchanged",
+  skipped: "skipped",
   in_progress: "in progress",
   failed: "failed",
   planned: "planned",
@@ -63,13 +69,27 @@ export function batchResponse(action: PowerAction, dryRun: boolean, results: Ins
   ];
   const failedNote = codes.length > 0 ? ` (${codes.join(", ")})` : "";
   const what = dryRun ? `${action} (dry run)` : action;
+  const billed = action === "START" ? undefined : billedWhileStopped(results);
+  if (billed) summary.billed_while_stopped = billed.count;
   const message =
     summary.requested === 0
       ? `${what}: no instance matched`
-      : `${what}: ${summary.requested} requested: ${parts.join(", ")}${failedNote}`;
+      : `${what}: ${summary.requested} requested: ${parts.join(", ")}${failedNote}${billed?.note ?? ""}`;
   const ok = summary.failed === 0;
   const gatewayStatus = !ok ? 502 : summary.in_progress > 0 ? 202 : 200;
   return { body: { action, dry_run: dryRun, ok, message, summary, results }, gatewayStatus };
+}
+
+/** The stop results whose shape keeps billing while stopped, counted and named for the message. */
+function billedWhileStopped(results: readonly InstanceResult[]): { count: number; note: string } {
+  const billed = results.filter((r) => r.billed_while_stopped === true);
+  if (billed.length === 0) return { count: 0, note: "" };
+  const names = billed.slice(0, 5).map((r) => (r.display_name ?? r.instance_id).slice(0, 80));
+  const more = billed.length > names.length ? ` and ${billed.length - names.length} more` : "";
+  return {
+    count: billed.length,
+    note: `; ${billed.length} still billed while stopped (shape): ${names.join(", ")}${more}`,
+  };
 }
 
 export function errorResponse(action: PowerAction, error: PowerError, dryRun?: boolean): Built {

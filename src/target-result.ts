@@ -6,14 +6,21 @@ import type { InstanceView } from "./compute.js";
 import type { ErrorBody, PowerError } from "./errors.js";
 import type { Logger } from "./log.js";
 
-export type Outcome = "changed" | "unchanged" | "in_progress" | "failed" | "planned";
+export type Outcome = "changed" | "unchanged" | "skipped" | "in_progress" | "failed" | "planned";
+
+/** A reason is one short sentence; a longer one (e.g. quoting an error) is cut here. */
+export const MAX_REASON_LENGTH = 300;
 
 export interface InstanceResult {
   instance_id: string;
   display_name?: string;
   outcome: Outcome;
+  /** Why this outcome, in one short sentence (every result has one). */
+  reason: string;
   state_before?: string;
   state_after?: string;
+  /** stop-compute, for an instance it stopped or would stop: does OCI keep billing the shape while stopped (null: unknown). */
+  billed_while_stopped?: boolean | null;
   elapsed_ms: number;
   error?: ErrorBody;
 }
@@ -21,24 +28,34 @@ export interface InstanceResult {
 export interface ResultInput {
   id: string;
   outcome: Outcome;
+  reason: string;
   elapsedMs: number;
   /** The last view of the instance, if it was ever read. */
   view: InstanceView | undefined;
   stateBefore: string | undefined;
   error: PowerError | undefined;
+  /** Set only where stop-compute looked the shape up (undefined: the field is left out). */
+  billedWhileStopped?: boolean | null | undefined;
 }
 
 export function buildResult(input: ResultInput): InstanceResult {
   const result: InstanceResult = {
     instance_id: input.id,
     outcome: input.outcome,
+    reason: shortReason(input.reason),
     elapsed_ms: Math.max(0, input.elapsedMs),
   };
   if (input.view?.displayName !== undefined) result.display_name = input.view.displayName;
   if (input.stateBefore !== undefined) result.state_before = input.stateBefore;
   if (input.view) result.state_after = input.view.lifecycleState;
+  if (input.billedWhileStopped !== undefined) result.billed_while_stopped = input.billedWhileStopped;
   if (input.error) result.error = input.error.toJSON();
   return result;
+}
+
+function shortReason(reason: string): string {
+  const chars = Array.from(reason);
+  return chars.length > MAX_REASON_LENGTH ? `${chars.slice(0, MAX_REASON_LENGTH - 1).join("")}…` : reason;
 }
 
 /** One log line per target outcome: warn for failures, info otherwise. */
@@ -46,8 +63,10 @@ export function logResult(logger: Logger, result: InstanceResult, error: PowerEr
   const fields = {
     instance_id: result.instance_id,
     outcome: result.outcome,
+    reason: result.reason,
     state_before: result.state_before,
     state_after: result.state_after,
+    billed_while_stopped: result.billed_while_stopped,
     error_code: error?.code,
     error_message: error?.message,
     opc_request_id: error?.opcRequestId,

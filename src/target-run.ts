@@ -10,8 +10,10 @@ import { writeOffVerdict } from "./deadline.js";
 import { PowerError } from "./errors.js";
 import type { Guardrail } from "./guardrail.js";
 import type { Logger } from "./log.js";
+import { decideOverride, type OverrideConfig } from "./override.js";
 import { decide, isTransitional, targetState, waitVerdict } from "./power.js";
 import type { PowerRequest } from "./request.js";
+import type { StopBilling } from "./stop-billing.js";
 import { buildResult, type InstanceResult, logResult, type Outcome } from "./target-result.js";
 import type { StateWatcher } from "./watch.js";
 
@@ -30,6 +32,17 @@ export interface TargetRunDeps {
   maxRedecisions: number;
   /** Counts power actions still to be sent (the watcher polls more sparsely meanwhile). */
   actions: { pending: number };
+  /** How the power-override tag is read (override.ts). */
+  override: OverrideConfig;
+  /** stop-compute only: whether a stop saves money (billing-aware stops); undefined for start. */
+  billing: StopBilling | undefined;
+}
+
+/** Where an instance in a transition away from the target settles (for reasons). */
+function settlesTo(state: string): string {
+  if (state === "STOPPING") return "STOPPED";
+  if (state === "STARTING" || state === "PROVISIONING") return "RUNNING";
+  return "the end of it";
 }
 
 /** The next view to decide on, or undefined when the target has its result. */
@@ -41,6 +54,14 @@ export class TargetRun {
   private view: InstanceView | undefined;
   private stateBefore: string | undefined;
   private redecisions = 0;
+  /** OCI accepted our power action. */
+  private accepted = false;
+  /** What happened before the current step, e.g. "was STOPPING; waited for STOPPED". */
+  private history: string | undefined;
+  /** An override that no longer holds or was ignored, said first in the reason. */
+  private overrideNote: string | undefined;
+  /** stop-compute: the billing answer for this instance once it was looked up. */
+  private billed: { value: boolean | null; note: string | undefined } | undefined;
   private readonly action: PowerAction;
   private readonly target: string;
 
@@ -52,17 +73,20 @@ export class TargetRun {
     this.target = targetState(this.action);
   }
 
-  /** Ends the target with its one result (later calls are ignored). */
-  finish(outcome: Outcome, error?: PowerError, view?: InstanceView): undefined {
+  /** Ends the target with its one result (later calls are ignored). The reason defaults to the error's message. */
+  finish(outcome: Outcome, error?: PowerError, view?: InstanceView, reason?: string): undefined {
     if (this.result) return undefined;
     const seen = view ?? this.view;
+    const why = [this.overrideNote, reason ?? error?.message ?? outcome, this.billed?.note];
     this.result = buildResult({
       id: this.id,
       outcome,
+      reason: why.filter((part) => part !== undefined).join("; "),
       elapsedMs: this.deps.deadline.now() - this.deps.startedAt,
       view: seen,
       stateBefore: this.stateBefore,
       error,
+      billedWhileStopped: this.billed?.value,
     });
     this.phase = "done";
     logResult(this.deps.logger, this.result, error);
@@ -73,7 +97,68 @@ export class TargetRun {
   writeOff(crash?: PowerError): void {
     if (this.result) return;
     const verdict = writeOffVerdict(this.phase, this.action, crash);
-    this.finish(verdict.outcome, verdict.error);
+    const last = `still ${this.view?.lifecycleState ?? "changing"} when the batch ended`;
+    const reason =
+      verdict.error?.message ?? (this.accepted ? `${this.sent()}; ${last}` : this.after(`${last}`));
+    this.finish(verdict.outcome, verdict.error, undefined, reason);
+  }
+
+  /** "sent START", after what happened before if anything did. */
+  private sent(): string {
+    return this.history ? `${this.history}, then sent ${this.action}` : `sent ${this.action}`;
+  }
+
+  /** `reason` after what happened before, if anything did. */
+  private after(reason: string): string {
+    return this.history ? `${this.history}; ${reason}` : reason;
+  }
+
+  /** The power-override tag (from the view already read); true when it ended the target. */
+  private applyOverride(view: InstanceView): boolean {
+    const { request, override, deadline } = this.deps;
+    const direction = this.action === "START" ? "start" : "stop";
+    const decision = decideOverride(
+      view,
+      direction,
+      deadline.now(),
+      override,
+      request.ignoreOverrides ?? false,
+    );
+    switch (decision.kind) {
+      case "none":
+        return false;
+      case "expired":
+        this.overrideNote = `override expired at ${decision.until}`;
+        return false;
+      case "ignored":
+        this.overrideNote = decision.reason;
+        return false;
+      case "skip":
+        this.finish("skipped", undefined, view, decision.reason);
+        return true;
+      case "invalid":
+        this.finish("failed", new PowerError(decision.code, decision.message), view, decision.reason);
+        return true;
+      default: {
+        const unreachable: never = decision;
+        return unreachable;
+      }
+    }
+  }
+
+  /** stop-compute: looks the shape up (once); true when BILLED_WHEN_STOPPED=skip ended the target. */
+  private async applyBilling(view: InstanceView): Promise<boolean> {
+    const billing = this.deps.billing;
+    if (!billing || this.billed) return false;
+    const decision = await billing.decide(view);
+    if (decision.kind === "skip") {
+      this.billed = { value: true, note: undefined };
+      this.finish("skipped", undefined, view, decision.reason);
+      return true;
+    }
+    const value = decision.billedWhileStopped;
+    this.billed = { value, note: value === true ? decision.reason : undefined };
+    return false;
   }
 
   async run(first: InstanceView): Promise<void> {
@@ -82,6 +167,7 @@ export class TargetRun {
     this.phase = "deciding";
     const refused = this.deps.guardrail.refuseInstance(first);
     if (refused) return void this.finish("failed", refused);
+    if (this.applyOverride(first)) return;
     let next: Step = first;
     while (next) {
       this.view = next;
@@ -93,9 +179,14 @@ export class TargetRun {
     const decision = decide(this.action, view.lifecycleState);
     switch (decision.kind) {
       case "unchanged":
-        return this.finish("unchanged", undefined, view);
+        return this.finish("unchanged", undefined, view, this.after(`already ${view.lifecycleState}`));
       case "fail":
-        return this.finish("failed", new PowerError(decision.code, decision.message), view);
+        return this.finish(
+          "failed",
+          new PowerError(decision.code, decision.message),
+          view,
+          this.after(decision.message),
+        );
       case "wait":
         return this.waitForOther(view);
       case "settle":
@@ -112,19 +203,33 @@ export class TargetRun {
   /** Already moving towards the target: wait for it (or report it as moving). */
   private async waitForOther(view: InstanceView): Promise<Step> {
     const { request, watcher } = this.deps;
-    if (request.dryRun) return this.finish("unchanged", undefined, view);
-    if (!request.wait) return this.finish("in_progress", undefined, view);
+    const state = view.lifecycleState;
+    const already = `already ${state} (on its way to ${this.target})`;
+    if (request.dryRun) return this.finish("unchanged", undefined, view, `${already}; nothing to send`);
+    if (!request.wait)
+      return this.finish("in_progress", undefined, view, `${already}; not waiting (wait=false)`);
     this.phase = "waiting";
     const r = await watcher.watch(view, (v) => waitVerdict(this.action, v.lifecycleState) !== "keep");
-    if (r.kind === "timeout") return this.finish("in_progress", undefined, r.view);
-    if (r.kind === "error") return this.finish("failed", r.error, r.view);
-    if (r.view.lifecycleState === this.target) return this.finish("unchanged", undefined, r.view);
+    if (r.kind === "timeout") {
+      const last = r.view?.lifecycleState ?? state;
+      return this.finish("in_progress", undefined, r.view, `was ${state}; still ${last} at the deadline`);
+    }
+    if (r.kind === "error") return this.finish("failed", r.error, r.view, `was ${state}; ${r.error.message}`);
+    if (r.view.lifecycleState === this.target) {
+      return this.finish("unchanged", undefined, r.view, `was ${state}; waited for ${this.target}`);
+    }
+    this.history = `was ${state}, then ${r.view.lifecycleState}`;
     return r.view;
   }
 
   /** In a transition away from the target: wait until it settles, then decide again. */
   private async settle(view: InstanceView): Promise<Step> {
-    if (this.deps.request.dryRun) return this.finish("planned", undefined, view);
+    const state = view.lifecycleState;
+    if (this.deps.request.dryRun) {
+      if (await this.applyBilling(view)) return undefined;
+      const plan = `${state}; would wait for ${settlesTo(state)}, then send ${this.action}`;
+      return this.finish("planned", undefined, view, plan);
+    }
     this.phase = "settling";
     const r = await this.deps.watcher.watch(view, (v) => !isTransitional(v.lifecycleState));
     if (r.kind === "timeout") {
@@ -138,13 +243,22 @@ export class TargetRun {
         r.view,
       );
     }
-    if (r.kind === "error") return this.finish("failed", r.error, r.view);
+    if (r.kind === "error") return this.finish("failed", r.error, r.view, `was ${state}; ${r.error.message}`);
+    this.history = `was ${state}; waited for ${r.view.lifecycleState}`;
     return r.view;
   }
 
   /** Send the action, then (if asked) wait until the target state is reached. */
   private async act(view: InstanceView): Promise<Step> {
-    if (this.deps.request.dryRun) return this.finish("planned", undefined, view);
+    if (await this.applyBilling(view)) return undefined;
+    if (this.deps.request.dryRun) {
+      return this.finish(
+        "planned",
+        undefined,
+        view,
+        this.after(`${view.lifecycleState}; would send ${this.action}`),
+      );
+    }
     const { actions } = this.deps;
     actions.pending++;
     const sent = await this.deps.sender
@@ -156,17 +270,29 @@ export class TargetRun {
       });
     switch (sent.kind) {
       case "failed":
-        return this.finish("failed", sent.error, view);
+        return this.finish(
+          "failed",
+          sent.error,
+          view,
+          this.after(`${this.action} failed: ${sent.error.message}`),
+        );
       case "unknown":
-        return this.finish("in_progress", sent.error, view);
+        return this.finish(
+          "in_progress",
+          sent.error,
+          view,
+          `${this.sent()}; no answer came back, it may be under way (${sent.error.code})`,
+        );
       case "redecide":
         if (++this.redecisions <= this.deps.maxRedecisions) return sent.view;
         return this.finish(
           "failed",
           new PowerError("IncorrectState", `instance kept changing state (last ${sent.view.lifecycleState})`),
           sent.view,
+          `${this.action} refused ${this.deps.maxRedecisions} times: the instance kept changing state`,
         );
       case "accepted": {
+        this.accepted = true;
         const accepted: InstanceView = {
           ...view,
           ...sent.view,
@@ -182,8 +308,11 @@ export class TargetRun {
   }
 
   private async waitForTarget(before: string, accepted: InstanceView, acceptedAt: number): Promise<Step> {
-    if (accepted.lifecycleState === this.target) return this.finish("changed", undefined, accepted);
-    if (!this.deps.request.wait) return this.finish("in_progress", undefined, accepted);
+    if (accepted.lifecycleState === this.target)
+      return this.finish("changed", undefined, accepted, this.sent());
+    if (!this.deps.request.wait) {
+      return this.finish("in_progress", undefined, accepted, `${this.sent()}; not waiting (wait=false)`);
+    }
     this.phase = "waiting";
     const { deadline, staleGraceMs } = this.deps;
     const r = await this.deps.watcher.watch(
@@ -197,10 +326,14 @@ export class TargetRun {
       },
       { learnKey: this.action, since: acceptedAt },
     );
-    if (r.kind === "timeout") return this.finish("in_progress", undefined, r.view);
-    if (r.kind === "error") return this.finish("failed", r.error, r.view);
+    if (r.kind === "timeout") {
+      const last = r.view?.lifecycleState ?? accepted.lifecycleState;
+      return this.finish("in_progress", undefined, r.view, `${this.sent()}; still ${last} at the deadline`);
+    }
+    if (r.kind === "error")
+      return this.finish("failed", r.error, r.view, `${this.sent()}; ${r.error.message}`);
     const state = r.view.lifecycleState;
-    if (state === this.target) return this.finish("changed", undefined, r.view);
+    if (state === this.target) return this.finish("changed", undefined, r.view, this.sent());
     const code = state === "TERMINATED" || state === "TERMINATING" ? "InstanceTerminated" : "UnexpectedState";
     return this.finish(
       "failed",
@@ -209,6 +342,7 @@ export class TargetRun {
         `${this.action} was accepted but the instance went to ${state} instead of ${this.target}`,
       ),
       r.view,
+      `${this.sent()}; it went to ${state} instead of ${this.target}`,
     );
   }
 }

@@ -4,6 +4,8 @@
 #   - the functions may use instances in the target compartment only for INSPECT (list), READ (get)
 #     and POWER_ACTIONS (start/stop): no update, no volume attach, no create image; each other kind
 #     in var.power_kinds (instance pools, OKE node pools, container instances) adds its own statements;
+#     INSTANCE_INSPECT also covers ListShapes (billing-aware stops read isBilledForStoppedInstance);
+#     the functions never write tags: scripts/override.sh runs with a person's own credentials;
 #   - the management instance may read and invoke those two functions and nothing else;
 #   - the Functions service may read the two repositories and use the network it runs in.
 # Dynamic groups are tenancy-level objects; every policy is attached to the compartment it governs.

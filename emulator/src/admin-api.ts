@@ -17,6 +17,7 @@ import type { NodePools } from "./node-pools.js";
 import { isOcid, newOcid } from "./ocid.js";
 import type { InstanceIdentities } from "./principals.js";
 import { mintResourcePrincipal } from "./principals.js";
+import { parseShapes, type ShapeJson } from "./shapes.js";
 import type { ResourceJson, TrackedStore } from "./tracked.js";
 
 export interface AdminAnswer {
@@ -58,6 +59,8 @@ export interface AdminTarget {
   readonly nodePools: NodePools;
   readonly containerInstances: ContainerInstances;
   readonly url: string;
+  /** The ListShapes catalogue, replaced by PUT /_emulator/shapes. */
+  shapes: ShapeJson[];
   planContext(instanceId: string): ActionPlanContext;
   snapshot(): EmulatorState & { timings: Timings };
 }
@@ -227,6 +230,11 @@ export async function handleAdmin(
       if (!Array.isArray(input)) throw invalidParameter("applications must be a list.");
       return ok({ applications: emu.functions.registerApplications(input) });
     }
+    case "GET /_emulator/shapes":
+      return ok({ shapes: emu.shapes });
+    case "PUT /_emulator/shapes":
+      emu.shapes = parseShapes(json().shapes);
+      return ok({ shapes: emu.shapes });
     case "GET /_emulator/functions":
       return ok({ functions: emu.functions.list() });
     case "POST /_emulator/functions": {

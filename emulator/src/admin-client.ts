@@ -30,6 +30,8 @@ export type InstancePoolView = InstancePoolJson & { instanceIds: string[] };
 export type KindInput = Record<string, unknown>;
 type WithHistory<J> = J & { stateHistory: StateEntry[] };
 
+import type { ShapeJson } from "./shapes.js";
+
 export type { CallRecord, CallStats } from "./calls.js";
 export type {
   ApiKeyJson,
@@ -66,6 +68,7 @@ export interface InstanceInput {
 }
 
 export type { ResourcePrincipalEnv, ResourcePrincipalRequest } from "./principals.js";
+export type { ShapeJson } from "./shapes.js";
 
 export interface ResourcePrincipal {
   principalId: string;
@@ -108,6 +111,7 @@ export type StateSnapshot = Required<Pick<EmulatorState, "region" | "tenancyId" 
   nodePools: NodePoolJson[];
   containerInstances: ContainerInstanceJson[];
   applications: ApplicationJson[];
+  shapes: ShapeJson[];
 };
 
 export class EmulatorAdminError extends Error {
@@ -194,6 +198,16 @@ export class EmulatorAdmin {
   }
 
   /** Replace all faults ({} clears). */
+  /** The ListShapes catalogue. */
+  async getShapes(): Promise<ShapeJson[]> {
+    return (await this.#call<{ shapes: ShapeJson[] }>("GET", "/shapes")).shapes;
+  }
+
+  /** Replace the ListShapes catalogue. */
+  async putShapes(shapes: ShapeJson[]): Promise<ShapeJson[]> {
+    return (await this.#call<{ shapes: ShapeJson[] }>("PUT", "/shapes", { shapes })).shapes;
+  }
+
   setFaults(faults: Faults): Promise<Faults> {
     return this.#call("PUT", "/faults", faults);
   }

@@ -16,6 +16,7 @@ import { FaultInjector, parseFaults } from "./faults.js";
 import { FunctionsService } from "./functions-api.js";
 import { newRequestId, parseJsonObject, readBody, send, sleep } from "./http-util.js";
 import { InstancePools } from "./instance-pools.js";
+import { parseInstanceUpdate } from "./instance-update.js";
 import { type ActionPlanContext, InstanceStore } from "./instances.js";
 import {
   DEFAULT_DURATIONS_MS,
@@ -33,6 +34,7 @@ import { NotificationsService } from "./notifications-api.js";
 import { isOcid } from "./ocid.js";
 import { InstanceIdentities } from "./principals.js";
 import type { Routed, Service } from "./service.js";
+import { DEFAULT_SHAPES, listShapesPage, parseShapes, type ShapeJson } from "./shapes.js";
 
 export const DEFAULT_REGION = "us-ashburn-1";
 export const DEFAULT_TENANCY = "ocid1.tenancy.oc1..emulatortenancy";
@@ -79,6 +81,8 @@ export class Emulator {
   readonly applications: ApplicationsApi;
   readonly notifications = new NotificationsService(this.faults);
   readonly monitoring = new MonitoringService(this.faults);
+  /** The ListShapes catalogue (emulator/src/shapes.ts). */
+  shapes: ShapeJson[];
   readonly #server: Server;
   #url = "";
 
@@ -100,6 +104,7 @@ export class Emulator {
     this.store = new InstanceStore(this.region, this.tenancyId);
     this.functions = new FunctionsService(this);
     this.applications = new ApplicationsApi(this.functions.applications, this.functions);
+    this.shapes = state.shapes ? parseShapes(state.shapes) : [...DEFAULT_SHAPES];
     if (state.faults) this.faults.set(parseFaults(state.faults));
     this.store.upsert(state.instances ?? [], this.planContext(""));
     const env = {
@@ -188,6 +193,7 @@ export class Emulator {
       containerInstances: this.containerInstances.store.all(Date.now()),
       applications: this.functions.applications.all(),
       topics: this.notifications.topics(),
+      shapes: this.shapes,
     };
   }
 
@@ -452,6 +458,8 @@ export class Emulator {
           : isOne && method === "POST"
             ? "InstanceAction"
             : "Unknown";
+    if (parts.length === 2 && parts[1] === "shapes" && method === "GET") call.operation = "ListShapes";
+    if (isOne && method === "PUT") call.operation = "UpdateInstance";
     const instanceId = isOne ? decodeURIComponent(parts[2] ?? "") : undefined;
     if (instanceId !== undefined) call.instanceId = instanceId;
     const action = query.get("action");
@@ -496,6 +504,16 @@ export class Emulator {
       status = cached.status;
       answer = cached.body;
       answerHeaders.etag = cached.etag;
+    } else if (call.operation === "UpdateInstance" && instanceId !== undefined) {
+      const updated = this.#updateInstance(req, instanceId, body, principal);
+      status = 200;
+      answer = JSON.stringify(updated.instance);
+      answerHeaders.etag = updated.etag;
+    } else if (call.operation === "ListShapes") {
+      const result = this.#listShapes(query, principal);
+      status = 200;
+      answer = result.items;
+      if (result.nextPage !== undefined) answerHeaders["opc-next-page"] = result.nextPage;
     } else {
       throw new OciHttpError(404, "NotAuthorizedOrNotFound", `No route for ${method} ${path}.`);
     }
@@ -505,6 +523,51 @@ export class Emulator {
     }
     call.status = status;
     send(res, status, answer, { ...headers, ...answerHeaders });
+    if (call.operation === "GetInstance" && instanceId && this.faults.concurrentUpdate(instanceId)) {
+      this.#concurrentUpdate(instanceId);
+    }
+  }
+
+  /** UpdateInstance: displayName and tags, with if-match (emulator/src/instance-update.ts). */
+  #updateInstance(req: IncomingMessage, instanceId: string, body: Buffer, principal: Principal) {
+    const update = parseInstanceUpdate(body);
+    this.#visibleInstance(instanceId, principal);
+    const ifMatch = req.headers["if-match"];
+    const outcome = this.store.update(
+      instanceId,
+      update,
+      typeof ifMatch === "string" ? ifMatch : undefined,
+      Date.now(),
+    );
+    if (outcome === "mismatch") {
+      throw new OciHttpError(
+        412,
+        "NoEtagMatch",
+        "The if-match etag does not match the instance's current etag.",
+      );
+    }
+    if (!outcome) throw notFound(`instance ${instanceId}`);
+    return outcome;
+  }
+
+  /** Fault concurrentUpdate: another writer changes a freeform tag right after a read. */
+  #concurrentUpdate(instanceId: string): void {
+    const found = this.store.get(instanceId, Date.now());
+    if (!found) return;
+    const n = Number(found.instance.freeformTags["emulator-concurrent-update"] ?? "0") + 1;
+    const freeformTags = { ...found.instance.freeformTags, "emulator-concurrent-update": String(n) };
+    this.store.update(instanceId, { freeformTags }, undefined, Date.now());
+  }
+
+  /** ListShapes: the catalogue, to whoever may see the compartment, in pages. */
+  #listShapes(query: URLSearchParams, principal: Principal) {
+    const compartmentId = query.get("compartmentId");
+    if (!compartmentId) throw new OciHttpError(400, "MissingParameter", "compartmentId is required.");
+    if (!isOcid(compartmentId))
+      throw invalidParameter(`Malformed compartmentId: ${compartmentId.slice(0, 300)}`);
+    if (!allows(principal, compartmentId)) throw notFound(`compartment ${compartmentId}`);
+    const limit = listLimit(query);
+    return listShapesPage(this.shapes, limit, query.get("page"));
   }
 
   #visibleInstance(id: string, principal: Principal) {
@@ -520,13 +583,7 @@ export class Emulator {
     if (!isOcid(compartmentId))
       throw invalidParameter(`Malformed compartmentId: ${compartmentId.slice(0, 300)}`);
     if (!allows(principal, compartmentId)) throw notFound(`compartment ${compartmentId}`);
-    const limitRaw = query.get("limit");
-    let limit = LIST_DEFAULT_LIMIT;
-    if (limitRaw !== null) {
-      limit = Number(limitRaw);
-      if (!Number.isInteger(limit) || limit < 1) throw invalidParameter("limit must be a positive integer.");
-      limit = Math.min(limit, LIST_MAX_LIMIT);
-    }
+    const limit = listLimit(query);
     const pageRaw = query.get("page");
     let page = 0;
     if (pageRaw !== null) {
@@ -615,4 +672,13 @@ export class Emulator {
     }
     return answer;
   }
+}
+
+/** The `limit` of a List call: default 100, capped at 1000 as OCI does. */
+function listLimit(query: URLSearchParams): number {
+  const raw = query.get("limit");
+  if (raw === null) return LIST_DEFAULT_LIMIT;
+  const limit = Number(raw);
+  if (!Number.isInteger(limit) || limit < 1) throw invalidParameter("limit must be a positive integer.");
+  return Math.min(limit, LIST_MAX_LIMIT);
 }

@@ -89,6 +89,12 @@ export function parseFaults(input: unknown): Faults {
     if (!isNum(hold.ms) || hold.ms < 0) throw invalidParameter("faults.hold.ms must be >= 0.");
     out.hold = { instanceIds: hold.instanceIds, ms: hold.ms };
   }
+  const cu = obj("concurrentUpdate");
+  if (cu) {
+    if (!isStringArray(cu.instanceIds))
+      throw invalidParameter("faults.concurrentUpdate.instanceIds must be a list of strings.");
+    out.concurrentUpdate = { instanceIds: cu.instanceIds };
+  }
   if (f.seed !== undefined && f.seed !== null) {
     if (!isNum(f.seed)) throw invalidParameter("faults.seed must be a number.");
     out.seed = f.seed;
@@ -176,6 +182,11 @@ export class FaultInjector {
       oc.instanceIds?.includes(targetId) === true ||
       (shape !== undefined && oc.shapes?.includes(shape) === true)
     );
+  }
+
+  /** Whether someone else should change this instance right after it was read (fault `concurrentUpdate`). */
+  concurrentUpdate(instanceId: string): boolean {
+    return this.#faults.concurrentUpdate?.instanceIds.includes(instanceId) ?? false;
   }
 
   holdMs(instanceId: string): number {

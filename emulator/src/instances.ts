@@ -109,6 +109,25 @@ export class InstanceStore {
     return record.json;
   }
 
+  /**
+   * UpdateInstance: set the given fields if `ifMatch` (when given) is the current etag; a tag map
+   * replaces the whole map. Returns the new etag, or "mismatch" (nothing written), or undefined.
+   */
+  update(
+    id: string,
+    fields: Partial<InstanceJson>,
+    ifMatch: string | undefined,
+    now: number,
+  ): { instance: InstanceJson; etag: string } | "mismatch" | undefined {
+    const record = this.#byId.get(id);
+    if (!record) return undefined;
+    this.#advance(record, now);
+    if (ifMatch !== undefined && ifMatch !== etagOf(record)) return "mismatch";
+    Object.assign(record.json, structuredClone(fields));
+    record.version++;
+    return { instance: record.json, etag: etagOf(record) };
+  }
+
   /** All instances in insertion order (advanced to `now`). */
   all(now: number): InstanceJson[] {
     const out: InstanceJson[] = [];

@@ -110,6 +110,8 @@ export interface Faults {
   outOfCapacity?: { instanceIds?: string[]; shapes?: string[] };
   latencyMs?: number;
   hold?: { instanceIds: string[]; ms: number };
+  /** After each GetInstance of these instances, someone else changes a freeform tag (a new etag). */
+  concurrentUpdate?: { instanceIds: string[] };
   seed?: number;
 }
 
@@ -133,4 +135,6 @@ export interface EmulatorState {
   applications?: ApplicationJson[];
   /** Notifications topics: {"id": "ocid1.onstopic...", "compartmentId", "name"?}. */
   topics?: Array<{ id: string; compartmentId: string; name?: string }>;
+  /** The ListShapes catalogue (emulator/src/shapes.ts); absent: the built-in one. */
+  shapes?: Array<{ shape: string; isBilledForStoppedInstance?: boolean; [field: string]: unknown }>;
 }

@@ -57,7 +57,7 @@ export function accountingProblems(body: PowerResponse, ids: readonly string[]):
   const results = body.results ?? [];
   const s = body.summary;
   if (!s) return ["no summary"];
-  const total = s.changed + s.unchanged + s.in_progress + s.failed + s.planned;
+  const total = s.changed + s.unchanged + s.skipped + s.in_progress + s.failed + s.planned;
   if (s.requested !== ids.length) problems.push(`summary.requested ${s.requested} != ${ids.length}`);
   if (total !== s.requested) problems.push(`summary adds up to ${total}, not ${s.requested}`);
   if (results.length !== ids.length) problems.push(`${results.length} results for ${ids.length} ids`);
@@ -70,8 +70,12 @@ export function accountingProblems(body: PowerResponse, ids: readonly string[]):
   for (const id of seen.keys()) if (!ids.includes(id)) problems.push(`${id} was not requested`);
   const counted: Record<string, number> = {};
   for (const r of results) counted[r.outcome] = (counted[r.outcome] ?? 0) + 1;
-  for (const o of ["changed", "unchanged", "in_progress", "failed", "planned"] as const) {
+  for (const o of ["changed", "unchanged", "skipped", "in_progress", "failed", "planned"] as const) {
     if ((counted[o] ?? 0) !== s[o]) problems.push(`summary.${o} ${s[o]} but ${counted[o] ?? 0} results`);
+  }
+  for (const r of results) {
+    if (typeof r.reason !== "string" || r.reason.trim() === "")
+      problems.push(`${r.instance_id} has no reason`);
   }
   if (body.ok !== (s.failed === 0)) problems.push(`ok is ${body.ok} with ${s.failed} failed`);
   return problems;

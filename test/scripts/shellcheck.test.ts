@@ -20,6 +20,7 @@ describe("shellcheck", () => {
         "crontab.sh",
         "deploy.sh",
         "invoke.sh",
+        "override.sh",
         "schedule.sh",
         "setup-tools.sh",
       ]),

@@ -205,6 +205,16 @@ describe("terraform/ rendered by Terraform (provider stubbed)", () => {
     expect(forFunctions).toEqual(policy.statements);
   });
 
+  it("covers ListShapes (INSTANCE_INSPECT) for billing-aware stops, and never lets the functions write tags", () => {
+    const [statement] = resource(rendered, "oci_identity_policy.functions_compute").statements as string[];
+    const permissions = [...(statement ?? "").matchAll(/request\.permission = '([A-Z_]+)'/g)].map(
+      (m) => m[1],
+    );
+    expect(permissions).toContain("INSTANCE_INSPECT");
+    expect(permissions).not.toContain("INSTANCE_UPDATE");
+    expect(statement).not.toMatch(/\b(manage|tag-namespaces|tag-defaults)\b/);
+  });
+
   it("lets the management instance only read and invoke the two functions", () => {
     const startId = text(rendered.outputs.start_function_id);
     const stopId = text(rendered.outputs.stop_function_id);

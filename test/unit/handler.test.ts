@@ -44,12 +44,13 @@ describe("makeHandler", () => {
       dry_run: false,
       ok: true,
       message: "START: 1 requested: 1 changed",
-      summary: { requested: 1, changed: 1, unchanged: 0, in_progress: 0, failed: 0, planned: 0 },
+      summary: { requested: 1, changed: 1, unchanged: 0, skipped: 0, in_progress: 0, failed: 0, planned: 0 },
       results: [
         {
           instance_id: ID,
           display_name: expect.any(String),
           outcome: "changed",
+          reason: "sent START",
           state_before: "STOPPED",
           state_after: "RUNNING",
           elapsed_ms: expect.any(Number),
@@ -61,7 +62,9 @@ describe("makeHandler", () => {
     for (const r of records) {
       expect(r).toMatchObject({ call_id: "call-1", level: expect.any(String), msg: expect.any(String) });
     }
-    expect(records).toContainEqual(expect.objectContaining({ msg: "instance outcome", instance_id: ID }));
+    expect(records).toContainEqual(
+      expect.objectContaining({ msg: "instance outcome", instance_id: ID, reason: "sent START" }),
+    );
   });
 
   it("invalid input → 400 InvalidParameter without creating the OCI client", async () => {

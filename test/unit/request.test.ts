@@ -20,6 +20,12 @@ function invalid(input: unknown, fn: "START" | "STOP" = "START"): string {
 }
 
 describe("parseRequest: valid bodies", () => {
+  it.each(["START", "STOP"] as const)("%s accepts ignore_overrides: true", (fn) => {
+    expect(parseRequest(JSON.stringify({ instance_id: ID, ignore_overrides: true }), fn)).toMatchObject({
+      ignoreOverrides: true,
+    });
+  });
+
   it("accepts a single instance with defaults", () => {
     expect(parseRequest(JSON.stringify({ instance_id: ID }), "START")).toEqual({
       action: "START",
@@ -27,6 +33,7 @@ describe("parseRequest: valid bodies", () => {
       wait: true,
       timeoutSeconds: undefined,
       dryRun: false,
+      ignoreOverrides: false,
     });
   });
 
@@ -119,6 +126,21 @@ describe("parseRequest: invalid bodies name the field and what is expected", () 
     ["typo", JSON.stringify({ instance_idd: ID }), /did you mean "instance_id"/],
     ["dryRun", JSON.stringify({ instance_id: ID, dryRun: true }), /did you mean "dry_run"/],
     ["timeout", JSON.stringify({ instance_id: ID, timeout: 5 }), /did you mean "timeout_seconds"/],
+    [
+      "ignoreOverrides",
+      JSON.stringify({ instance_id: ID, ignoreOverrides: true }),
+      /did you mean "ignore_overrides"/,
+    ],
+    [
+      "ignore_override",
+      JSON.stringify({ instance_id: ID, ignore_override: true }),
+      /did you mean "ignore_overrides"/,
+    ],
+    [
+      "ignore_overrides not a boolean",
+      JSON.stringify({ instance_id: ID, ignore_overrides: "yes" }),
+      /ignore_overrides must be true or false, got the string "yes"/,
+    ],
     [
       "unrelated key",
       JSON.stringify({ instance_id: ID, zzzzqqq: 1 }),
