@@ -20,6 +20,8 @@ export interface ContractHarness {
   seed(instances: ContractInstance[]): Promise<void>;
   /** Transition durations are short: waits for one to finish. */
   settleMs: number;
+  /** Keeps transitions of these instances going until released, so a test can act in the middle. */
+  hold(instanceIds: string[]): Promise<() => Promise<void>>;
 }
 
 export const CONTRACT_COMPARTMENT = "ocid1.compartment.oc1..contract";
@@ -142,13 +144,19 @@ export function describeComputeContract(name: string, setup: () => ContractHarne
         { id: id(9), compartmentId: CONTRACT_COMPARTMENT, displayName: "t", lifecycleState: "RUNNING" },
       ]);
       expect((await h.port.instanceAction(id(8), "START", "tok-8")).lifecycleState).toBe("RUNNING");
-      await h.port.instanceAction(id(9), "STOP", "tok-9");
-      const e = await expectComputeError(
-        h.port.instanceAction(id(9), "START", "tok-9b"),
-        "IncorrectState",
-        true,
-      );
-      expect(e.status).toBe(409);
+      // Held, so the START surely meets STOPPING however slow the machine is.
+      const release = await h.hold([id(9)]);
+      try {
+        await h.port.instanceAction(id(9), "STOP", "tok-9");
+        const e = await expectComputeError(
+          h.port.instanceAction(id(9), "START", "tok-9b"),
+          "IncorrectState",
+          true,
+        );
+        expect(e.status).toBe(409);
+      } finally {
+        await release();
+      }
     });
   });
 }

@@ -35,6 +35,12 @@ describeComputeContract("OCI adapter against the emulator", () => ({
   seed: async (instances) => {
     await emu.admin.putInstances(instances);
   },
+  hold: async (instanceIds) => {
+    await emu.admin.setFaults({ hold: { instanceIds, ms: 600_000 } });
+    return async () => {
+      await emu.admin.setFaults({});
+    };
+  },
 }));
 
 async function computeError(p: Promise<unknown>): Promise<ComputeError> {
