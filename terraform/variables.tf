@@ -59,6 +59,17 @@ variable "target_compartment_ocid" {
   }
 }
 
+variable "power_kinds" {
+  type        = list(string)
+  description = "Kinds of compute the functions may start and stop in the target compartment: instance, instance_pool, node_pool, container_instance. Each adds only the IAM statements that kind needs (docs/operations.md)."
+  default     = ["instance"]
+
+  validation {
+    condition     = length(var.power_kinds) > 0 && length(distinct(var.power_kinds)) == length(var.power_kinds) && alltrue([for k in var.power_kinds : contains(["instance", "instance_pool", "node_pool", "container_instance"], k)])
+    error_message = "power_kinds must be a non-empty list, without repeats, of instance, instance_pool, node_pool, container_instance."
+  }
+}
+
 variable "name_prefix" {
   type        = string
   description = "Prefix of display names, dynamic group and policy names (letters, digits, '-')."

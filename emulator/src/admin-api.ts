@@ -14,6 +14,7 @@ import { INSTANCE_ACTIONS, type InstanceJson, type Timings } from "./model.js";
 import { isOcid, newOcid } from "./ocid.js";
 import type { InstanceIdentities } from "./principals.js";
 import { mintResourcePrincipal } from "./principals.js";
+import type { ResourceJson, TrackedStore } from "./tracked.js";
 
 export interface AdminAnswer {
   status: number;
@@ -223,6 +224,8 @@ export async function handleAdmin(
     default:
       break;
   }
+  const kinds = kindAdmin(emu, method, path, json);
+  if (kinds) return kinds;
   const out = /^\/_emulator\/functions\/([^/]+)\/output$/.exec(path);
   if (out?.[1] && method === "GET") {
     return ok({ output: (await emu.functions.output(decodeURIComponent(out[1]))) ?? "" });
@@ -242,4 +245,74 @@ export async function handleAdmin(
     }
   }
   throw new OciHttpError(404, "NotFound", `No admin route ${method} ${path}.`);
+}
+
+interface KindAdmin {
+  /** The key of the list in request and response bodies (the state-file key). */
+  key: string;
+  list(now: number): unknown[];
+  upsert(items: unknown[], now: number): unknown[];
+  get(id: string, now: number): Record<string, unknown> | undefined;
+}
+
+function kinds(emu: Emulator): Record<string, KindAdmin> {
+  const withHistory = <J extends ResourceJson>(
+    store: TrackedStore<J>,
+    describe: (j: J) => Record<string, unknown> = (j) => j,
+  ) => {
+    return (id: string, now: number) => {
+      const record = store.get(id, now);
+      return record ? { ...describe(record.json), stateHistory: record.history } : undefined;
+    };
+  };
+  return {
+    "instance-pools": {
+      key: "instancePools",
+      list: (now) => emu.instancePools.all(now),
+      upsert: (items, now) => emu.instancePools.upsert(items, now),
+      get: withHistory(emu.instancePools.store, (p) => emu.instancePools.describe(p)),
+    },
+    "node-pools": {
+      key: "nodePools",
+      list: (now) => emu.nodePools.store.all(now),
+      upsert: (items, now) => emu.nodePools.upsert(items, now),
+      get: withHistory(emu.nodePools.store),
+    },
+    "container-instances": {
+      key: "containerInstances",
+      list: (now) => emu.containerInstances.store.all(now),
+      upsert: (items, now) => emu.containerInstances.upsert(items, now),
+      get: withHistory(emu.containerInstances.store),
+    },
+  };
+}
+
+/** Seed and inspect instance pools, node pools, container instances and their work requests. */
+function kindAdmin(
+  emu: Emulator,
+  method: string,
+  path: string,
+  json: () => Record<string, unknown>,
+): AdminAnswer | undefined {
+  const now = Date.now();
+  if (method === "GET" && path.replace(/\/+$/, "") === "/_emulator/work-requests") {
+    return ok({
+      workRequests: [...emu.nodePools.workRequests.all(now), ...emu.containerInstances.workRequests.all(now)],
+    });
+  }
+  const m = /^\/_emulator\/(instance-pools|node-pools|container-instances)(?:\/([^/]+))?\/?$/.exec(path);
+  const kind = m?.[1] ? kinds(emu)[m[1]] : undefined;
+  if (!m || !kind) return undefined;
+  if (m[2] !== undefined) {
+    const id = decodeURIComponent(m[2]);
+    if (method !== "GET") return undefined;
+    const found = kind.get(id, now);
+    if (!found) throw new OciHttpError(404, "NotAuthorizedOrNotFound", `No ${m[1]} ${id}.`);
+    return ok(found);
+  }
+  if (method === "GET") return ok({ [kind.key]: kind.list(now) });
+  if (method !== "POST") return undefined;
+  const input = json()[kind.key];
+  if (!Array.isArray(input)) throw invalidParameter(`${kind.key} must be a list.`);
+  return ok({ [kind.key]: kind.upsert(input, now) });
 }

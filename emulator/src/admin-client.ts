@@ -1,5 +1,7 @@
 /** Typed client of the emulator's admin API (`/_emulator/...`), one method per route. */
 import type { CallRecord, CallStats } from "./calls.js";
+import type { ContainerInstanceJson } from "./container-instances.js";
+import type { InstancePoolJson } from "./instance-pools.js";
 import type {
   ApiKeyJson,
   Durations,
@@ -10,7 +12,22 @@ import type {
   StateChange,
   Timings,
 } from "./model.js";
+import type { NodePoolJson } from "./node-pools.js";
 import type { ResourcePrincipalEnv, ResourcePrincipalRequest } from "./principals.js";
+import type { StateEntry } from "./tracked.js";
+import type { WorkRequestJson } from "./work-requests.js";
+
+export type { ContainerInstanceJson } from "./container-instances.js";
+export type { InstancePoolJson } from "./instance-pools.js";
+export type { NodeJson, NodePoolJson } from "./node-pools.js";
+export type { StateEntry } from "./tracked.js";
+export type { WorkRequestJson } from "./work-requests.js";
+
+/** An instance pool as the admin API shows it: with its member instance ids. */
+export type InstancePoolView = InstancePoolJson & { instanceIds: string[] };
+/** What the seeding routes accept: any subset of the kind's SDK fields (validated by the emulator). */
+export type KindInput = Record<string, unknown>;
+type WithHistory<J> = J & { stateHistory: StateEntry[] };
 
 export type { CallRecord, CallStats } from "./calls.js";
 export type {
@@ -85,6 +102,9 @@ export type StateSnapshot = Required<Pick<EmulatorState, "region" | "tenancyId" 
   instances: InstanceJson[];
   apiKeys: ApiKeyJson[];
   functions: FunctionJson[];
+  instancePools: InstancePoolView[];
+  nodePools: NodePoolJson[];
+  containerInstances: ContainerInstanceJson[];
 };
 
 export class EmulatorAdminError extends Error {
@@ -207,6 +227,58 @@ export class EmulatorAdmin {
   async functionOutput(id: string): Promise<string> {
     return (await this.#call<{ output: string }>("GET", `/functions/${encodeURIComponent(id)}/output`))
       .output;
+  }
+
+  /** Upsert instance pools (`instanceIds` name members; missing members are created). */
+  async putInstancePools(instancePools: ReadonlyArray<KindInput>): Promise<InstancePoolView[]> {
+    return (
+      await this.#call<{ instancePools: InstancePoolView[] }>("POST", "/instance-pools", { instancePools })
+    ).instancePools;
+  }
+
+  async listInstancePools(): Promise<InstancePoolView[]> {
+    return (await this.#call<{ instancePools: InstancePoolView[] }>("GET", "/instance-pools")).instancePools;
+  }
+
+  getInstancePool(id: string): Promise<WithHistory<InstancePoolView>> {
+    return this.#call("GET", `/instance-pools/${encodeURIComponent(id)}`);
+  }
+
+  /** Upsert OKE node pools (`size` or `nodeConfigDetails.size` ACTIVE nodes). */
+  async putNodePools(nodePools: ReadonlyArray<KindInput>): Promise<NodePoolJson[]> {
+    return (await this.#call<{ nodePools: NodePoolJson[] }>("POST", "/node-pools", { nodePools })).nodePools;
+  }
+
+  async listNodePools(): Promise<NodePoolJson[]> {
+    return (await this.#call<{ nodePools: NodePoolJson[] }>("GET", "/node-pools")).nodePools;
+  }
+
+  getNodePool(id: string): Promise<WithHistory<NodePoolJson>> {
+    return this.#call("GET", `/node-pools/${encodeURIComponent(id)}`);
+  }
+
+  async putContainerInstances(
+    containerInstances: ReadonlyArray<KindInput>,
+  ): Promise<ContainerInstanceJson[]> {
+    return (
+      await this.#call<{ containerInstances: ContainerInstanceJson[] }>("POST", "/container-instances", {
+        containerInstances,
+      })
+    ).containerInstances;
+  }
+
+  async listContainerInstances(): Promise<ContainerInstanceJson[]> {
+    return (await this.#call<{ containerInstances: ContainerInstanceJson[] }>("GET", "/container-instances"))
+      .containerInstances;
+  }
+
+  getContainerInstance(id: string): Promise<WithHistory<ContainerInstanceJson>> {
+    return this.#call("GET", `/container-instances/${encodeURIComponent(id)}`);
+  }
+
+  /** Every work request of Container Engine and Container Instances, with its `status`. */
+  async listWorkRequests(): Promise<WorkRequestJson[]> {
+    return (await this.#call<{ workRequests: WorkRequestJson[] }>("GET", "/work-requests")).workRequests;
   }
 
   async listFunctions(): Promise<FunctionJson[]> {

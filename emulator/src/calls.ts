@@ -8,6 +8,8 @@ export interface CallRecord {
   path: string;
   operation: string;
   instanceId?: string;
+  /** The OCID acted on or read: the instance, instance pool, node pool, container instance or work request. */
+  targetId?: string;
   action?: string;
   functionId?: string;
   /** The authenticated principal's id, or "-" when authentication did not succeed. */
@@ -41,6 +43,7 @@ export class CallLog {
 
   add(call: Omit<CallRecord, "seq">): CallRecord {
     const record: CallRecord = { seq: ++this.#seq, ...call };
+    if (record.targetId === undefined && record.instanceId !== undefined) record.targetId = record.instanceId;
     this.#calls.push(record);
     if (this.#calls.length > LOG_CAP) this.#calls.splice(0, this.#calls.length - LOG_CAP);
     const s = this.#stats;

@@ -9,10 +9,12 @@ import type { AddressInfo } from "node:net";
 import { handleAdmin, validateTimings } from "./admin-api.js";
 import { Authenticator, allows, type Principal } from "./auth.js";
 import { CallLog, type CallRecord } from "./calls.js";
+import { ContainerInstances } from "./container-instances.js";
 import { invalidParameter, notAuthenticated, notFound, OciHttpError } from "./errors.js";
 import { FaultInjector, parseFaults } from "./faults.js";
 import { FunctionsService } from "./functions-api.js";
 import { newRequestId, parseJsonObject, readBody, send, sleep } from "./http-util.js";
+import { InstancePools } from "./instance-pools.js";
 import { type ActionPlanContext, InstanceStore } from "./instances.js";
 import {
   DEFAULT_DURATIONS_MS,
@@ -24,8 +26,10 @@ import {
   type LifecycleState,
   type Timings,
 } from "./model.js";
+import { NodePools } from "./node-pools.js";
 import { isOcid } from "./ocid.js";
 import { InstanceIdentities } from "./principals.js";
+import type { Routed, Service } from "./service.js";
 
 export const DEFAULT_REGION = "us-ashburn-1";
 export const DEFAULT_TENANCY = "ocid1.tenancy.oc1..emulatortenancy";
@@ -55,6 +59,11 @@ export class Emulator {
   readonly auth: Authenticator;
   readonly identities: InstanceIdentities;
   readonly functions: FunctionsService;
+  readonly instancePools: InstancePools;
+  readonly nodePools: NodePools;
+  readonly containerInstances: ContainerInstances;
+  /** Services by API version (issue 13); Compute instances and Functions keep their own routes. */
+  readonly #services: ReadonlyMap<string, Service>;
   readonly #server: Server;
   #url = "";
 
@@ -77,6 +86,24 @@ export class Emulator {
     this.functions = new FunctionsService(this);
     if (state.faults) this.faults.set(parseFaults(state.faults));
     this.store.upsert(state.instances ?? [], this.planContext(""));
+    const env = {
+      region: this.region,
+      tenancyId: this.tenancyId,
+      timings: this.timings,
+      faults: this.faults,
+      instances: this.store,
+    };
+    this.instancePools = new InstancePools(env);
+    this.nodePools = new NodePools(env);
+    this.containerInstances = new ContainerInstances(env);
+    this.#services = new Map<string, Service>([
+      ["20160918", this.instancePools],
+      ["20180222", this.nodePools],
+      ["20210415", this.containerInstances],
+    ]);
+    this.instancePools.upsert(state.instancePools ?? [], Date.now());
+    this.nodePools.upsert(state.nodePools ?? [], Date.now());
+    this.containerInstances.upsert(state.containerInstances ?? [], Date.now());
     for (const key of state.apiKeys ?? []) this.auth.registerApiKey(key);
     this.functions.register(state.functions ?? []);
     this.#server = createServer((req, res) => {
@@ -138,6 +165,9 @@ export class Emulator {
       instances: this.store.all(Date.now()),
       apiKeys: this.auth.apiKeys,
       functions: this.functions.list(),
+      instancePools: this.instancePools.all(Date.now()),
+      nodePools: this.nodePools.store.all(Date.now()),
+      containerInstances: this.containerInstances.store.all(Date.now()),
     };
   }
 
@@ -182,6 +212,7 @@ export class Emulator {
     };
     const retryToken = req.headers["opc-retry-token"];
     if (typeof retryToken === "string") call.retryToken = retryToken;
+    const routed = this.#routeService(method, path);
     try {
       if (path.startsWith("/opc/v2/")) {
         call.operation = "InstanceMetadata";
@@ -193,6 +224,8 @@ export class Emulator {
         call.principal = instanceId;
         call.status = 200;
         send(res, 200, { token }, headers);
+      } else if (routed) {
+        await this.#runService(req, res, routed, query, headers, call);
       } else if (path.startsWith("/20160918/")) {
         await this.#compute(req, res, method, path, query, headers, call);
       } else if (path.startsWith("/20181201/") || path.startsWith("/20260325/")) {
@@ -217,6 +250,57 @@ export class Emulator {
       }
     }
     this.calls.add({ ...call, status: call.status ?? 0, durationMs: Date.now() - started });
+  }
+
+  #routeService(method: string, path: string): Routed | undefined {
+    const [version, ...parts] = path.split("/").filter(Boolean);
+    return this.#services.get(version ?? "")?.route(method, parts);
+  }
+
+  /** Instance pools, node pools, container instances: the same faults, signing and rate limit as Compute. */
+  async #runService(
+    req: IncomingMessage,
+    res: ServerResponse,
+    routed: Routed,
+    query: URLSearchParams,
+    headers: Record<string, string>,
+    call: CallDraft,
+  ): Promise<void> {
+    call.operation = routed.operation;
+    if (routed.targetId !== undefined) call.targetId = routed.targetId;
+    if (routed.action !== undefined) call.action = routed.action;
+    const { body, principal } = await this.#admit(req, call);
+    const answer = routed.run({ req, query, body, principal, call, now: Date.now() });
+    if (this.faults.shouldDropAfter()) {
+      call.fault = "dropAfter";
+      throw new DroppedConnection();
+    }
+    call.status = answer.status;
+    send(res, answer.status, answer.body, { ...headers, ...answer.headers });
+  }
+
+  /** Faults before the request, then authentication, rate limit and random errors, in Compute's order. */
+  async #admit(req: IncomingMessage, call: CallDraft): Promise<{ body: Buffer; principal: Principal }> {
+    if (this.faults.shouldDropBefore()) {
+      call.fault = "drop";
+      throw new DroppedConnection();
+    }
+    if (this.faults.latencyMs > 0) await sleep(this.faults.latencyMs);
+    const body = await readBody(req);
+    const principal = await this.#authenticate(req, body, call);
+    try {
+      this.faults.rateLimit(principal.id, Date.now());
+    } catch (e) {
+      call.fault = "rateLimit";
+      throw e;
+    }
+    try {
+      this.faults.randomError();
+    } catch (e) {
+      call.fault = "errorRate";
+      throw e;
+    }
+    return { body, principal };
   }
 
   #sendError(res: ServerResponse, e: unknown, headers: Record<string, string>): OciHttpError {

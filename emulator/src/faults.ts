@@ -168,6 +168,16 @@ export class FaultInjector {
     }
   }
 
+  /** Whether `outOfCapacity.instanceIds` names this target (any kind: pools, node pools, container instances). */
+  outOfCapacityFor(targetId: string, shape?: string): boolean {
+    const oc = this.#faults.outOfCapacity;
+    if (!oc) return false;
+    return (
+      oc.instanceIds?.includes(targetId) === true ||
+      (shape !== undefined && oc.shapes?.includes(shape) === true)
+    );
+  }
+
   holdMs(instanceId: string): number {
     const h = this.#faults.hold;
     return h?.instanceIds.includes(instanceId) ? h.ms : 0;

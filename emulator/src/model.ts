@@ -114,4 +114,10 @@ export interface EmulatorState {
   instances?: Array<Partial<InstanceJson>>;
   apiKeys?: ApiKeyJson[];
   functions?: FunctionJson[];
+  /** Instance pools (docs/emulator.md): InstancePool fields plus `instanceIds` (members; made when absent). */
+  instancePools?: Array<Record<string, unknown>>;
+  /** OKE node pools: NodePool fields; `size` or `nodeConfigDetails.size` gives the number of ACTIVE nodes. */
+  nodePools?: Array<Record<string, unknown>>;
+  /** Container instances: ContainerInstance fields. */
+  containerInstances?: Array<Record<string, unknown>>;
 }

@@ -131,3 +131,23 @@ export async function signedFetch(
     req.end(body);
   });
 }
+
+/**
+ * Polls `probe` until it returns a value other than undefined; fails naming what was awaited and the
+ * last thing seen once `timeoutMs` has passed.
+ */
+export async function until<T>(
+  what: string,
+  probe: () => Promise<{ done: T | undefined; seen: unknown }>,
+  timeoutMs = 10_000,
+): Promise<T> {
+  const deadline = Date.now() + timeoutMs;
+  for (;;) {
+    const { done, seen } = await probe();
+    if (done !== undefined) return done;
+    if (Date.now() > deadline) {
+      throw new Error(`${what}: not reached in ${timeoutMs} ms; last seen ${JSON.stringify(seen)}`);
+    }
+    await new Promise((r) => setTimeout(r, 10));
+  }
+}

@@ -471,6 +471,56 @@ describe("terraform/terraform.tfvars.example", () => {
   });
 });
 
+describe("power_kinds: the least-privilege statements of each kind", () => {
+  it("adds, in kind order and without repeats, exactly the statements each kind needs", async () => {
+    const result = await renderTerraform({
+      ...REQUIRED_VARIABLES,
+      target_compartment_ocid: TARGET_COMPARTMENT,
+      power_kinds: ["container_instance", "node_pool", "instance_pool", "instance"],
+    });
+    expect(result.stderr).toBe("");
+    expect(result.code).toBe(0);
+    const policy = resource(result, "oci_identity_policy.functions_compute");
+    const allow = (rest: string) =>
+      `Allow dynamic-group compute-power-functions to ${rest} in compartment id ${TARGET_COMPARTMENT}`;
+    const only = (...permissions: string[]) =>
+      ` where any {${permissions.map((p) => `request.permission = '${p}'`).join(", ")}}`;
+    expect(policy.statements).toEqual([
+      allow("use instances") + only("INSTANCE_INSPECT", "INSTANCE_READ", "INSTANCE_POWER_ACTIONS"),
+      allow("use instance-pools") +
+        only("INSTANCE_POOL_INSPECT", "INSTANCE_POOL_READ", "INSTANCE_POOL_POWER_ACTIONS"),
+      allow("manage cluster-node-pools") +
+        only("CLUSTER_NODE_POOL_INSPECT", "CLUSTER_NODE_POOL_READ", "CLUSTER_NODE_POOL_UPDATE"),
+      allow("read cluster-work-requests") + only("CLUSTER_WORK_REQUEST_INSPECT", "CLUSTER_WORK_REQUEST_READ"),
+      allow("manage instance-family"),
+      allow("use subnets"),
+      allow("use vnics"),
+      allow("inspect compartments"),
+      allow("use compute-container-instances"),
+    ]);
+    // Nothing of it reaches beyond the target compartment.
+    for (const s of Object.values(statements(result)).flat()) expect(s).not.toMatch(/\bin tenancy\b/);
+  });
+
+  it.each([
+    [["instance_pool"], ["use instance-pools", "use instances"]],
+    [["container_instance"], ["use compute-container-instances"]],
+  ])(
+    "%j alone grants only its own statements (pools also need their members' power actions)",
+    async (kinds, verbs) => {
+      const result = await renderTerraform({
+        ...REQUIRED_VARIABLES,
+        target_compartment_ocid: TARGET_COMPARTMENT,
+        power_kinds: kinds,
+      });
+      expect(result.code).toBe(0);
+      const policy = resource(result, "oci_identity_policy.functions_compute");
+      const granted = (policy.statements as string[]).map((s) => /to (\w+ [\w-]+) in /.exec(s)?.[1]);
+      expect(granted.sort()).toEqual([...verbs].sort());
+    },
+  );
+});
+
 describe("terraform/ variables refuse bad values (real validation blocks)", () => {
   const schedule = { name: "s", cron: "0 7 * * *", time_zone: "UTC", function: "start", body: {} };
   it.each<[string, Record<string, Json>, string]>([
@@ -506,6 +556,12 @@ describe("terraform/ variables refuse bad values (real validation blocks)", () =
       { schedules: [{ ...schedule, time_zone: "CET+1 " }] },
       "Each schedule time_zone must be an IANA name",
     ],
+    [
+      "an unknown power kind",
+      { power_kinds: ["instance", "vm_scale_set"] },
+      "power_kinds must be a non-empty list, without repeats, of instance",
+    ],
+    ["no power kind", { power_kinds: [] }, "power_kinds must be a non-empty list"],
     [
       "ALLOWED_COMPARTMENT_IDS in function_config",
       { function_config: { ALLOWED_COMPARTMENT_IDS: "x" } },
