@@ -3,14 +3,17 @@ import { createPublicKey } from "node:crypto";
 import type { Authenticator } from "./auth.js";
 import { fingerprintOf, newRsaKeyPair } from "./auth.js";
 import type { CallLog } from "./calls.js";
+import type { ContainerInstances } from "./container-instances.js";
 import { invalidParameter, OciHttpError } from "./errors.js";
 import type { FaultInjector } from "./faults.js";
 import { parseFaults } from "./faults.js";
 import type { FunctionsService } from "./functions-api.js";
 import { parseJsonObject } from "./http-util.js";
+import type { InstancePools } from "./instance-pools.js";
 import type { ActionPlanContext, InstanceStore } from "./instances.js";
 import type { EmulatorState } from "./model.js";
 import { INSTANCE_ACTIONS, type InstanceJson, type Timings } from "./model.js";
+import type { NodePools } from "./node-pools.js";
 import { isOcid, newOcid } from "./ocid.js";
 import type { InstanceIdentities } from "./principals.js";
 import { mintResourcePrincipal } from "./principals.js";
@@ -52,6 +55,9 @@ export interface AdminTarget {
   readonly identities: InstanceIdentities;
   readonly functions: FunctionsService;
   readonly url: string;
+  readonly instancePools: InstancePools;
+  readonly nodePools: NodePools;
+  readonly containerInstances: ContainerInstances;
   planContext(instanceId: string): ActionPlanContext;
   snapshot(): EmulatorState & { timings: Timings };
 }
@@ -255,7 +261,7 @@ interface KindAdmin {
   get(id: string, now: number): Record<string, unknown> | undefined;
 }
 
-function kinds(emu: Emulator): Record<string, KindAdmin> {
+function kinds(emu: AdminTarget): Record<string, KindAdmin> {
   const withHistory = <J extends ResourceJson>(
     store: TrackedStore<J>,
     describe: (j: J) => Record<string, unknown> = (j) => j,
@@ -289,7 +295,7 @@ function kinds(emu: Emulator): Record<string, KindAdmin> {
 
 /** Seed and inspect instance pools, node pools, container instances and their work requests. */
 function kindAdmin(
-  emu: Emulator,
+  emu: AdminTarget,
   method: string,
   path: string,
   json: () => Record<string, unknown>,
