@@ -247,9 +247,9 @@ async function main(): Promise<number> {
         outcomes[r.outcome] = (outcomes[r.outcome] ?? 0) + 1;
         if (r.outcome === "failed")
           failures[r.error?.code ?? "?"] = (failures[r.error?.code ?? "?"] ?? 0) + 1;
-        if ((r.outcome === "changed" || r.outcome === "unchanged") && stored.get(r.instance_id) !== target) {
+        if ((r.outcome === "changed" || r.outcome === "unchanged") && stored.get(r.target_id) !== target) {
           misreported++;
-          problems.push(`invocation ${i}: ${r.instance_id} ${r.outcome} but ${stored.get(r.instance_id)}`);
+          problems.push(`invocation ${i}: ${r.target_id} ${r.outcome} but ${stored.get(r.target_id)}`);
         }
       }
     }

@@ -28,7 +28,14 @@ import ts from "typescript";
 
 const root = resolve(dirname(fileURLToPath(import.meta.url)), "..");
 const functions = ["start-compute", "stop-compute"] as const;
-const MODEL_SEEDS = ["Instance", "InstancePowerActionDetails"];
+const MODEL_SEEDS = [
+  "Instance",
+  "InstancePowerActionDetails",
+  // Instance pools (ComputeManagementClient): the pool, its summary and its members' summaries.
+  "InstancePool",
+  "InstancePoolSummary",
+  "InstanceSummary",
+];
 
 const STUBS: Record<string, string> = {
   // oci-common only decodes tokens (never verifies them locally): a decoder without jsonwebtoken's
@@ -65,7 +72,8 @@ const STUBS: Record<string, string> = {
   ].join("\n"),
 };
 
-const WAITER = /oci-core[\\/]lib[\\/](compute|computemanagement|blockstorage|virtualnetwork)-waiter\.js$/;
+const WAITER =
+  /(oci-core[\\/]lib[\\/](compute|computemanagement|blockstorage|virtualnetwork)|oci-containerengine[\\/]lib[\\/]containerengine|oci-containerinstances[\\/]lib[\\/]containerinstance)-waiter\.js$/;
 const CLIENT = /oci-core[\\/]lib[\\/]client\.js$/;
 const MODEL_INDEX = /oci-core[\\/]lib[\\/]model[\\/]index\.js$/;
 const OCI_COMMON_INDEX = /oci-common[\\/]index\.js$/;
@@ -86,26 +94,29 @@ const LAZY_PREAMBLE = [
   "}",
 ];
 
-/** Keeps the preamble (helpers + requires) and the ComputeClient section of oci-core's client.js. */
+/**
+ * Keeps the preamble (helpers + requires) and the ComputeClient and ComputeManagementClient (instance
+ * pools) sections of oci-core's client.js.
+ */
 function computeClientOnly(source: string): string {
   const banner = source.indexOf("// ===============================================");
   const start = source.indexOf("var ComputeApiKeys;");
-  const end = source.indexOf("exports.ComputeClient = ComputeClient;");
-  const next = source.indexOf("var ComputeManagementApiKeys;");
+  const end = source.indexOf("exports.ComputeManagementClient = ComputeManagementClient;");
+  const next = source.indexOf("var VirtualNetworkApiKeys;");
   if (banner < 0 || start < 0 || end < 0 || next < end) fail("client.js markers not found");
   const preamble = source
     .slice(0, banner)
     .replace(
       /^exports\.VirtualNetworkClient = .*$/m,
-      "exports.ComputeClient = exports.ComputeApiKeys = void 0;",
+      "exports.ComputeManagementClient = exports.ComputeManagementApiKeys = exports.ComputeClient = exports.ComputeApiKeys = void 0;",
     )
     .replace(/^const (blockstorage|computemanagement|virtualnetwork)_waiter_1 = .*$/gm, "")
     .replace(/^const Breaker = require\("opossum"\);$/m, "");
   return `${preamble}\n${source.slice(start, next)}`;
 }
 
-/** ComputeClient members our adapter uses, plus what its constructor and setters need. */
-const COMPUTE_CLIENT_MEMBERS = new Set([
+/** What every kept client's constructor and setters need. */
+const CLIENT_PLUMBING = [
   "constructor",
   "endpoint",
   "logger",
@@ -115,28 +126,86 @@ const COMPUTE_CLIENT_MEMBERS = new Set([
   "enableDualstackEndpoint",
   "shutdownCircuitBreaker",
   "close",
-  "getInstance",
-  "instanceAction",
-  "listInstances",
-]);
+];
 
-/** Drops every other ComputeClient method (hundreds of operations we never call). */
+/** Per kept client class: the operations our adapters call (each must exist, or the build fails). */
+const KEPT_OPERATIONS: Record<string, string[]> = {
+  ComputeClient: ["getInstance", "instanceAction", "listInstances"],
+  ComputeManagementClient: [
+    "getInstancePool",
+    "listInstancePools",
+    "startInstancePool",
+    "stopInstancePool",
+    "softstopInstancePool",
+    "listInstancePoolInstances",
+  ],
+};
+
+/**
+ * The other kinds' packages (loaded only when such a target comes up): each client keeps the
+ * operations its adapter calls (src/oci-kinds.ts), and its model index loads lazily only the models
+ * those operations name.
+ */
+const KIND_CLIENTS: Record<string, Record<string, string[]>> = {
+  "oci-containerengine": {
+    ContainerEngineClient: [
+      "getNodePool",
+      "listNodePools",
+      "updateNodePool",
+      "getWorkRequest",
+      "listWorkRequestErrors",
+    ],
+  },
+  "oci-containerinstances": {
+    ContainerInstanceClient: [
+      "getContainerInstance",
+      "listContainerInstances",
+      "startContainerInstance",
+      "stopContainerInstance",
+    ],
+  },
+};
+const KIND_CLIENT = /(oci-containerengine|oci-containerinstances)[\\/]lib[\\/]client\.js$/;
+const KIND_MODEL_INDEX = /(oci-containerengine|oci-containerinstances)[\\/]lib[\\/]model[\\/]index\.js$/;
+
+function keptOf(path: string, pattern: RegExp): Record<string, string[]> {
+  const pkg = pattern.exec(path)?.[1];
+  const kept = pkg ? KIND_CLIENTS[pkg] : undefined;
+  if (!kept) fail(`no kept operations for ${path}`);
+  return kept;
+}
+
+/** The models a trimmed client names (model.X): the seeds of its lazy model index. */
+function modelsNamedBy(source: string): string[] {
+  return [...new Set([...source.matchAll(/model\.(\w+)/g)].map((m) => m[1] ?? ""))].filter((n) => n !== "");
+}
+
+/** Drops every other method of oci-core's kept clients (hundreds of operations we never call). */
 function trimComputeClient(source: string): string {
+  return trimClasses(source, KEPT_OPERATIONS);
+}
+
+/** Keeps the plumbing and the listed operations of each class; fails loudly if one is missing. */
+function trimClasses(source: string, keep: Record<string, string[]>): string {
   const file = ts.createSourceFile("client.js", source, ts.ScriptTarget.ES2022, true, ts.ScriptKind.JS);
-  const cls = file.statements.find(
-    (st): st is ts.ClassDeclaration => ts.isClassDeclaration(st) && st.name?.text === "ComputeClient",
-  );
-  if (!cls) fail("class ComputeClient not found");
   const cuts: [number, number][] = [];
-  const kept = new Set<string>();
-  for (const member of cls.members) {
-    const name = ts.isConstructorDeclaration(member) ? "constructor" : member.name?.getText(file);
-    if (name && COMPUTE_CLIENT_MEMBERS.has(name)) kept.add(name);
-    else cuts.push([member.getFullStart(), member.getEnd()]);
+  for (const [className, operations] of Object.entries(keep)) {
+    const cls = file.statements.find(
+      (st): st is ts.ClassDeclaration => ts.isClassDeclaration(st) && st.name?.text === className,
+    );
+    if (!cls) fail(`class ${className} not found`);
+    const wanted = new Set([...CLIENT_PLUMBING, ...operations]);
+    const kept = new Set<string>();
+    for (const member of cls.members) {
+      const name = ts.isConstructorDeclaration(member) ? "constructor" : member.name?.getText(file);
+      if (name && wanted.has(name)) kept.add(name);
+      else cuts.push([member.getFullStart(), member.getEnd()]);
+    }
+    for (const needed of ["constructor", "endpoint", ...operations]) {
+      if (!kept.has(needed)) fail(`${className}.${needed} not found`);
+    }
   }
-  for (const needed of ["constructor", "getInstance", "instanceAction", "listInstances", "endpoint"]) {
-    if (!kept.has(needed)) fail(`ComputeClient.${needed} not found`);
-  }
+  cuts.sort((a, b) => a[0] - b[0]);
   let out = "";
   let at = 0;
   for (const [from, to] of cuts) {
@@ -147,16 +216,20 @@ function trimComputeClient(source: string): string {
 }
 
 /** A model index with lazy getters for the models reachable from the seeds. */
-async function lazyModelIndex(indexPath: string): Promise<string> {
+async function lazyModelIndex(
+  indexPath: string,
+  seeds: readonly string[] = MODEL_SEEDS,
+  minModels = 100,
+): Promise<string> {
   const dir = dirname(indexPath);
   const index = await readFile(indexPath, "utf8");
   const files = new Map<string, string>();
   for (const m of index.matchAll(/const (\w+) = __importStar\(require\("\.\/([^"]+)"\)\);/g)) {
     if (m[1] && m[2]) files.set(m[1], m[2]);
   }
-  if (files.size < 100) fail("model index format not recognised");
+  if (files.size < minModels) fail("model index format not recognised");
   const needed = new Set<string>();
-  const queue = [...MODEL_SEEDS];
+  const queue = [...seeds];
   while (queue.length > 0) {
     const name = queue.pop() as string;
     if (needed.has(name)) continue;
@@ -297,7 +370,8 @@ export const slimOci: Plugin = {
     b.onLoad({ filter: WAITER }, () => ({
       contents:
         "function unused() { throw new Error('waiters are not bundled'); }\n" +
-        "exports.ComputeWaiter = exports.ComputeManagementWaiter = exports.BlockstorageWaiter = exports.VirtualNetworkWaiter = unused;",
+        "exports.ComputeWaiter = exports.ComputeManagementWaiter = exports.BlockstorageWaiter = exports.VirtualNetworkWaiter = unused;\n" +
+        "exports.ContainerEngineWaiter = exports.ContainerInstanceWaiter = unused;",
       loader: "js",
     }));
     b.onLoad({ filter: CLIENT }, async (args) => ({
@@ -310,6 +384,20 @@ export const slimOci: Plugin = {
       loader: "js",
       resolveDir: dirname(args.path),
     }));
+    b.onLoad({ filter: KIND_CLIENT }, async (args) => ({
+      contents: trimClasses(await readFile(args.path, "utf8"), keptOf(args.path, KIND_CLIENT)),
+      loader: "js",
+      resolveDir: dirname(args.path),
+    }));
+    b.onLoad({ filter: KIND_MODEL_INDEX }, async (args) => {
+      const clientPath = join(dirname(args.path), "..", "client.js");
+      const client = trimClasses(await readFile(clientPath, "utf8"), keptOf(args.path, KIND_MODEL_INDEX));
+      return {
+        contents: await lazyModelIndex(args.path, modelsNamedBy(client), 50),
+        loader: "js",
+        resolveDir: dirname(args.path),
+      };
+    });
     b.onLoad({ filter: OCI_COMMON_INDEX }, (args) => ({
       contents: slimOciCommonIndex(),
       loader: "js",

@@ -17,7 +17,9 @@ export type ErrorCode =
   | "Forbidden"
   | "AuthenticationFailed"
   | "DeadlineExceeded"
-  | "InternalError";
+  | "InternalError"
+  | "NoRecordedSize"
+  | "WorkRequestFailed";
 
 /** HTTP-like status used when no OCI answer supplied one. */
 export function defaultStatus(code: ErrorCode): number {
@@ -51,6 +53,10 @@ export function defaultStatus(code: ErrorCode): number {
     case "DeadlineExceeded":
       return 504;
     case "InternalError":
+      return 500;
+    case "NoRecordedSize":
+      return 409;
+    case "WorkRequestFailed":
       return 500;
     default: {
       const unreachable: never = code;

@@ -4,17 +4,25 @@
  */
 import type { InstanceView } from "./compute.js";
 import type { ErrorBody, PowerError } from "./errors.js";
+import { kindOfId, type TargetKind } from "./kinds.js";
 import type { Logger } from "./log.js";
 
 export type Outcome = "changed" | "unchanged" | "in_progress" | "failed" | "planned";
 
 export interface InstanceResult {
-  instance_id: string;
+  target_id: string;
+  kind: TargetKind;
+  /** Instances only (the field every instance result has always had). */
+  instance_id?: string;
   display_name?: string;
   outcome: Outcome;
   state_before?: string;
   state_after?: string;
   elapsed_ms: number;
+  /** Node pools: nodeConfigDetails.size in the last view. */
+  size?: number;
+  /** Instance pools in a compartment selection: selected members acted on through the pool. */
+  member_ids?: string[];
   error?: ErrorBody;
 }
 
@@ -26,17 +34,23 @@ export interface ResultInput {
   view: InstanceView | undefined;
   stateBefore: string | undefined;
   error: PowerError | undefined;
+  memberIds?: string[] | undefined;
 }
 
 export function buildResult(input: ResultInput): InstanceResult {
+  const kind = input.view?.kind ?? kindOfId(input.id);
   const result: InstanceResult = {
-    instance_id: input.id,
+    target_id: input.id,
+    kind,
+    ...(kind === "instance" ? { instance_id: input.id } : {}),
     outcome: input.outcome,
     elapsed_ms: Math.max(0, input.elapsedMs),
   };
   if (input.view?.displayName !== undefined) result.display_name = input.view.displayName;
   if (input.stateBefore !== undefined) result.state_before = input.stateBefore;
-  if (input.view) result.state_after = input.view.lifecycleState;
+  if (input.view) result.state_after = input.view.nativeState ?? input.view.lifecycleState;
+  if (input.view?.size !== undefined) result.size = input.view.size;
+  if (input.memberIds && input.memberIds.length > 0) result.member_ids = input.memberIds;
   if (input.error) result.error = input.error.toJSON();
   return result;
 }
@@ -44,6 +58,8 @@ export function buildResult(input: ResultInput): InstanceResult {
 /** One log line per target outcome: warn for failures, info otherwise. */
 export function logResult(logger: Logger, result: InstanceResult, error: PowerError | undefined): void {
   const fields = {
+    target_id: result.target_id,
+    kind: result.kind,
     instance_id: result.instance_id,
     outcome: result.outcome,
     state_before: result.state_before,
