@@ -237,7 +237,7 @@ async function main(): Promise<number> {
     } else {
       const accounting = accountingProblems(res, ids);
       if (accounting.length > 0) {
-        const answered = new Set(res.results.map((r) => r.instance_id));
+        const answered = new Set(res.results.map((r) => r.target_id));
         lost += ids.filter((id) => !answered.has(id)).length || accounting.length;
         problems.push(`invocation ${i}: ${accounting.slice(0, 3).join("; ")}`);
       }
