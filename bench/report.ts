@@ -2,6 +2,7 @@
 import type { BatchResult } from "./batch.js";
 import type { BundleSize } from "./bundle-size.js";
 import type { ColdStartResult } from "./cold-start.js";
+import type { MixedKindsResult } from "./mixed-kinds.js";
 import type { Profile } from "./profile.js";
 import type { SeedLoopResult } from "./seed-loop.js";
 import { round } from "./stats.js";
@@ -39,6 +40,7 @@ export interface BenchReport {
   batches: BatchResult[];
   idsBatch: BatchResult | null;
   seedLoop: SeedLoopResult;
+  mixedKinds: MixedKindsResult;
   bundles: BundleSize[];
   verdicts: Verdict[];
   errors: string[];
@@ -232,6 +234,15 @@ export function markdown(r: BenchReport): string {
           (Object.keys(b.failures).length > 0 ? ` (failed: ${JSON.stringify(b.failures)})` : ""),
       ]),
     ),
+    "",
+  );
+  const mk = r.mixedKinds;
+  lines.push(
+    "## Mixed kinds (issue 13)",
+    "",
+    `bench/mixed-kinds.ts: one start-compute with target_ids over ${JSON.stringify(mk.targets)}, waited on: ` +
+      `${s(mk.wallMs)}, ${round(mk.callsPerTarget, 2)} API calls per target (${JSON.stringify(mk.byOperation)}), ` +
+      `peak RSS ${mk.peakRssMb === null ? "n/a" : `${round(mk.peakRssMb, 1)} MB`}; ${mk.message}.`,
     "",
   );
   const sl = r.seedLoop;

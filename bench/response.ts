@@ -8,7 +8,7 @@ export interface PowerAnswer {
   ok: boolean;
   message: string;
   summary: Record<Outcome | "requested", number>;
-  results: Array<{ instance_id: string; outcome: Outcome; error?: { code?: string; message?: string } }>;
+  results: Array<{ target_id: string; outcome: Outcome; error?: { code?: string; message?: string } }>;
 }
 
 const OUTCOMES: readonly Outcome[] = ["changed", "unchanged", "skipped", "in_progress", "failed", "planned"];
@@ -52,14 +52,14 @@ export function parseAnswer(res: FnResponse, what: string): PowerAnswer {
   }
   const results: PowerAnswer["results"] = [];
   for (const r of body.results) {
-    if (!isRecord(r) || typeof r.instance_id !== "string" || typeof r.outcome !== "string") {
-      throw new BenchError(`${what}: a result lacks instance_id/outcome`);
+    if (!isRecord(r) || typeof r.target_id !== "string" || typeof r.outcome !== "string") {
+      throw new BenchError(`${what}: a result lacks target_id/outcome`);
     }
     if (!OUTCOMES.includes(r.outcome as Outcome)) {
       throw new BenchError(`${what}: unknown outcome ${r.outcome}`);
     }
     const entry: PowerAnswer["results"][number] = {
-      instance_id: r.instance_id,
+      target_id: r.target_id,
       outcome: r.outcome as Outcome,
     };
     if (isRecord(r.error)) {

@@ -17,6 +17,7 @@ import { type BenchEmulator, startBenchEmulator } from "./emulator.js";
 import { BenchError } from "./errors.js";
 import { BARE_FDK, BUNDLES, buildUnbundled, ROOT, requireBundles } from "./functions.js";
 import { benchOcid } from "./ids.js";
+import { runMixedKinds } from "./mixed-kinds.js";
 import { FULL, type Profile, QUICK } from "./profile.js";
 import { type BenchReport, headline, type Machine, markdown, verdicts } from "./report.js";
 import { runSeedLoop } from "./seed-loop.js";
@@ -162,6 +163,19 @@ async function main(): Promise<number> {
     const top = headline({ batches });
     const idsBatch = profile.idsForm && top ? await runOne(top.count, "instance_ids") : null;
 
+    progress("mixed kinds: instances, 3 instance pools, 3 node pools, 10 container instances");
+    const mixedKinds = await runMixedKinds({
+      admin,
+      url,
+      bundle: BUNDLES["start-compute"],
+      instances: profile.seedLoopInstances * 5,
+      profile,
+    });
+    progress(
+      `mixed kinds: ${(mixedKinds.wallMs / 1000).toFixed(1)} s, ${mixedKinds.callsPerTarget.toFixed(2)} calls/target ` +
+        `(${JSON.stringify(mixedKinds.byOperation)}), peak RSS ${mixedKinds.peakRssMb?.toFixed(1) ?? "n/a"} MB`,
+    );
+
     progress(`seed-style loop on ${profile.seedLoopInstances} instances`);
     const seedLoop = await runSeedLoop({ admin, url, instances: profile.seedLoopInstances, profile });
     progress(
@@ -182,6 +196,7 @@ async function main(): Promise<number> {
       batches,
       idsBatch,
       seedLoop,
+      mixedKinds,
       bundles,
     };
     const report: BenchReport = {

@@ -237,7 +237,7 @@ async function main(): Promise<number> {
     } else {
       const accounting = accountingProblems(res, ids);
       if (accounting.length > 0) {
-        const answered = new Set(res.results.map((r) => r.instance_id));
+        const answered = new Set(res.results.map((r) => r.target_id));
         lost += ids.filter((id) => !answered.has(id)).length || accounting.length;
         problems.push(`invocation ${i}: ${accounting.slice(0, 3).join("; ")}`);
       }
@@ -247,9 +247,9 @@ async function main(): Promise<number> {
         outcomes[r.outcome] = (outcomes[r.outcome] ?? 0) + 1;
         if (r.outcome === "failed")
           failures[r.error?.code ?? "?"] = (failures[r.error?.code ?? "?"] ?? 0) + 1;
-        if ((r.outcome === "changed" || r.outcome === "unchanged") && stored.get(r.instance_id) !== target) {
+        if ((r.outcome === "changed" || r.outcome === "unchanged") && stored.get(r.target_id) !== target) {
           misreported++;
-          problems.push(`invocation ${i}: ${r.instance_id} ${r.outcome} but ${stored.get(r.instance_id)}`);
+          problems.push(`invocation ${i}: ${r.target_id} ${r.outcome} but ${stored.get(r.target_id)}`);
         }
       }
     }

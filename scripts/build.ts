@@ -39,10 +39,23 @@ import ts from "typescript";
 
 const root = resolve(dirname(fileURLToPath(import.meta.url)), "..");
 const functions = ["start-compute", "stop-compute"] as const;
-const MODEL_SEEDS = ["Instance", "InstancePowerActionDetails", "Shape"];
+const MODEL_SEEDS = [
+  "Instance",
+  "InstancePowerActionDetails",
+  "Shape",
+  // Instance pools (ComputeManagementClient): the pool, its summary and its members' summaries.
+  "InstancePool",
+  "InstancePoolSummary",
+  "InstanceSummary",
+];
 /** Model modules oci-core's index loads, and how many of them the seeds reach (kept, lazily). */
 const MODEL_INDEX_ENTRIES = 720;
-const MODELS_REACHED = 50;
+const MODELS_REACHED = 63;
+/** The same counts for the other kinds' model indexes (Container Engine, Container Instances). */
+const KIND_INDEX_ENTRIES_CE = 118;
+const KIND_MODELS_REACHED_CE = 31;
+const KIND_INDEX_ENTRIES_CI = 92;
+const KIND_MODELS_REACHED_CI = 25;
 
 /** Replacements over node:crypto for what oci-common asks of these packages (see the file header). */
 const SHIMS: Record<string, string> = {
@@ -104,7 +117,8 @@ const STUBS: Record<string, string> = {
   ].join("\n"),
 };
 
-const WAITER = /oci-core[\\/]lib[\\/](compute|computemanagement|blockstorage|virtualnetwork)-waiter\.js$/;
+const WAITER =
+  /(oci-core[\\/]lib[\\/](compute|computemanagement|blockstorage|virtualnetwork)|oci-containerengine[\\/]lib[\\/]containerengine|oci-containerinstances[\\/]lib[\\/]containerinstance)-waiter\.js$/;
 const CLIENT = /oci-core[\\/]lib[\\/]client\.js$/;
 const MODEL_INDEX = /oci-core[\\/]lib[\\/]model[\\/]index\.js$/;
 const OCI_COMMON_INDEX = /oci-common[\\/]index\.js$/;
@@ -149,19 +163,22 @@ const LAZY_PREAMBLE = [
   "}",
 ];
 
-/** Keeps the preamble (helpers + requires) and the ComputeClient section of oci-core's client.js. */
+/**
+ * Keeps the preamble (helpers + requires) and the ComputeClient and ComputeManagementClient (instance
+ * pools) sections of oci-core's client.js.
+ */
 export function computeClientOnly(source: string): string {
   const banner = source.indexOf("// ===============================================");
   const start = uniqueMarker(source, "var ComputeApiKeys;");
-  const end = uniqueMarker(source, "exports.ComputeClient = ComputeClient;");
-  const next = uniqueMarker(source, "var ComputeManagementApiKeys;");
+  const end = uniqueMarker(source, "exports.ComputeManagementClient = ComputeManagementClient;");
+  const next = uniqueMarker(source, "var VirtualNetworkApiKeys;");
   if (banner < 0 || banner > start || end < start || next < end) fail("client.js markers out of order");
   let preamble = source.slice(0, banner);
   preamble = replaceCounted(
     preamble,
     "client.js: the exports line of the four clients",
     /^exports\.VirtualNetworkClient = .*$/gm,
-    "exports.ComputeClient = exports.ComputeApiKeys = void 0;",
+    "exports.ComputeManagementClient = exports.ComputeManagementApiKeys = exports.ComputeClient = exports.ComputeApiKeys = void 0;",
     1,
   );
   preamble = replaceCounted(
@@ -181,13 +198,10 @@ export function computeClientOnly(source: string): string {
   return `${preamble}\n${source.slice(start, next)}`;
 }
 
-/**
- * ComputeClient members our adapter uses, plus what its constructor and setters need, each with the
- * number of class members of that name it expects (endpoint: a getter and a setter).
- */
-const COMPUTE_CLIENT_MEMBERS = new Map<string, number>([
+/** What every kept client's constructor and setters need, with how many members of that name it has. */
+const CLIENT_PLUMBING: [string, number][] = [
   ["constructor", 1],
-  ["endpoint", 2],
+  ["endpoint", 2], // a getter and a setter
   ["logger", 1],
   ["useRealmSpecificEndpointTemplate", 1],
   ["region", 1],
@@ -195,29 +209,103 @@ const COMPUTE_CLIENT_MEMBERS = new Map<string, number>([
   ["enableDualstackEndpoint", 1],
   ["shutdownCircuitBreaker", 1],
   ["close", 1],
-  ["getInstance", 1],
-  ["instanceAction", 1],
-  ["listInstances", 1],
-  ["listShapes", 1],
-]);
+];
 
-/** Drops every other ComputeClient method (hundreds of operations we never call). */
+/** The Container Engine and Container Instances clients have no dual-stack setter. */
+const KIND_PLUMBING = CLIENT_PLUMBING.filter(([name]) => name !== "enableDualstackEndpoint");
+
+/** Per kept client class: the operations our adapters call; each must exist exactly once. */
+type KeptOperations = Record<string, string[]>;
+
+const CORE_OPERATIONS: KeptOperations = {
+  ComputeClient: ["getInstance", "instanceAction", "listInstances", "listShapes"],
+  ComputeManagementClient: [
+    "getInstancePool",
+    "listInstancePools",
+    "startInstancePool",
+    "stopInstancePool",
+    "softstopInstancePool",
+    "listInstancePoolInstances",
+  ],
+};
+
+/**
+ * The other kinds' packages (src/oci-kinds.ts, loaded only when such a target comes up): each client
+ * keeps the operations its adapter calls, and its model index loads lazily only the models those
+ * operations name, with the counts each package's index must show.
+ */
+const KIND_CLIENTS: Record<string, { operations: KeptOperations; indexEntries: number; reached: number }> = {
+  "oci-containerengine": {
+    operations: {
+      ContainerEngineClient: [
+        "getNodePool",
+        "listNodePools",
+        "updateNodePool",
+        "getWorkRequest",
+        "listWorkRequestErrors",
+      ],
+    },
+    indexEntries: KIND_INDEX_ENTRIES_CE,
+    reached: KIND_MODELS_REACHED_CE,
+  },
+  "oci-containerinstances": {
+    operations: {
+      ContainerInstanceClient: [
+        "getContainerInstance",
+        "listContainerInstances",
+        "startContainerInstance",
+        "stopContainerInstance",
+      ],
+    },
+    indexEntries: KIND_INDEX_ENTRIES_CI,
+    reached: KIND_MODELS_REACHED_CI,
+  },
+};
+const KIND_CLIENT = /(oci-containerengine|oci-containerinstances)[\\/]lib[\\/]client\.js$/;
+const KIND_MODEL_INDEX = /(oci-containerengine|oci-containerinstances)[\\/]lib[\\/]model[\\/]index\.js$/;
+
+function kindOf(path: string, pattern: RegExp): { name: string; spec: (typeof KIND_CLIENTS)[string] } {
+  const name = pattern.exec(path)?.[1];
+  const spec = name ? KIND_CLIENTS[name] : undefined;
+  if (!name || !spec) fail(`no kept operations for ${path}`);
+  return { name, spec };
+}
+
+/** The models a trimmed client names (model.X): the seeds of its lazy model index. */
+function modelsNamedBy(source: string): string[] {
+  return [...new Set([...source.matchAll(/model\.(\w+)/g)].map((m) => m[1] ?? ""))].filter((n) => n !== "");
+}
+
+/** Drops every other method of oci-core's kept clients (hundreds of operations we never call). */
 export function trimComputeClient(source: string): string {
+  return trimClasses(source, CORE_OPERATIONS);
+}
+
+/** Keeps the plumbing and the listed operations of each class; every count must be exact. */
+export function trimClasses(
+  source: string,
+  keep: KeptOperations,
+  plumbing: readonly [string, number][] = CLIENT_PLUMBING,
+): string {
   const file = ts.createSourceFile("client.js", source, ts.ScriptTarget.ES2022, true, ts.ScriptKind.JS);
-  const cls = file.statements.find(
-    (st): st is ts.ClassDeclaration => ts.isClassDeclaration(st) && st.name?.text === "ComputeClient",
-  );
-  if (!cls) fail("class ComputeClient not found");
   const cuts: [number, number][] = [];
-  const kept = new Map<string, number>();
-  for (const member of cls.members) {
-    const name = ts.isConstructorDeclaration(member) ? "constructor" : member.name?.getText(file);
-    if (name && COMPUTE_CLIENT_MEMBERS.has(name)) kept.set(name, (kept.get(name) ?? 0) + 1);
-    else cuts.push([member.getFullStart(), member.getEnd()]);
+  for (const [className, operations] of Object.entries(keep)) {
+    const cls = file.statements.find(
+      (st): st is ts.ClassDeclaration => ts.isClassDeclaration(st) && st.name?.text === className,
+    );
+    if (!cls) fail(`class ${className} not found`);
+    const wanted = new Map<string, number>([...plumbing, ...operations.map((o): [string, number] => [o, 1])]);
+    const kept = new Map<string, number>();
+    for (const member of cls.members) {
+      const name = ts.isConstructorDeclaration(member) ? "constructor" : member.name?.getText(file);
+      if (name && wanted.has(name)) kept.set(name, (kept.get(name) ?? 0) + 1);
+      else cuts.push([member.getFullStart(), member.getEnd()]);
+    }
+    for (const [name, expected] of wanted) {
+      expectCount(`${className} member whitelist: ${name}`, kept.get(name) ?? 0, expected);
+    }
   }
-  for (const [name, expected] of COMPUTE_CLIENT_MEMBERS) {
-    expectCount(`ComputeClient member whitelist: ${name}`, kept.get(name) ?? 0, expected);
-  }
+  cuts.sort((a, b) => a[0] - b[0]);
   let out = "";
   let at = 0;
   for (const [from, to] of cuts) {
@@ -228,7 +316,11 @@ export function trimComputeClient(source: string): string {
 }
 
 /** A model index with lazy getters for the models reachable from the seeds. */
-export async function lazyModelIndex(indexPath: string): Promise<string> {
+export async function lazyModelIndex(
+  indexPath: string,
+  seeds: readonly string[] = MODEL_SEEDS,
+  counts: { entries: number; reached: number } = { entries: MODEL_INDEX_ENTRIES, reached: MODELS_REACHED },
+): Promise<string> {
   const dir = dirname(indexPath);
   const index = await readFile(indexPath, "utf8");
   const files = new Map<string, string>();
@@ -237,9 +329,13 @@ export async function lazyModelIndex(indexPath: string): Promise<string> {
   }
   // Every require of the index must be one the pattern understood, or a model would go missing.
   expectCount("model index: require lines", [...index.matchAll(/require\(/g)].length, files.size);
-  expectCount("model index: model modules", files.size, MODEL_INDEX_ENTRIES);
+  expectCount(
+    `model index: model modules of ${indexPath.replace(/^.*node_modules[\\/]/, "")}`,
+    files.size,
+    counts.entries,
+  );
   const needed = new Set<string>();
-  const queue = [...MODEL_SEEDS];
+  const queue = [...seeds];
   while (queue.length > 0) {
     const name = queue.pop() as string;
     if (needed.has(name)) continue;
@@ -251,7 +347,7 @@ export async function lazyModelIndex(indexPath: string): Promise<string> {
       if (ref[1] && files.has(ref[1]) && !needed.has(ref[1])) queue.push(ref[1]);
     }
   }
-  expectCount(`models reached from ${MODEL_SEEDS.join(", ")}`, needed.size, MODELS_REACHED);
+  expectCount(`models reached from ${seeds.join(", ")}`, needed.size, counts.reached);
   const lines = [...needed]
     .sort()
     .map(
@@ -391,12 +487,19 @@ function slimOciCommonIndex(original: string): string {
 /** How often each rewrite fired in one build: each must fire exactly as often as expected. */
 const EXPECTED_LOADS: Record<string, number> = {
   "onLoad oci-core compute-waiter.js (stubbed)": 1,
-  "onLoad oci-core client.js (ComputeClient only)": 1,
+  "onLoad oci-core client.js (Compute and ComputeManagement clients only)": 1,
   "onLoad oci-core model/index.js (lazy)": 1,
   "onLoad oci-common index.js (slim)": 1,
   ...Object.fromEntries(Object.keys(STUBS).map((name) => [`stub ${name}`, 1])),
   ...Object.fromEntries(Object.keys(SHIMS).map((name) => [`shim ${name}`, 1])),
 };
+
+/** Rewrites of the other kinds' packages (each fires at most once: the SDK probe has none). */
+const KIND_LOADS = Object.keys(KIND_CLIENTS).flatMap((name) => [
+  `onLoad ${name} client.js (kept operations)`,
+  `onLoad ${name} model/index.js (lazy)`,
+  `onLoad oci-core ${name === "oci-containerengine" ? "containerengine" : "containerinstance"}-waiter.js (stubbed)`,
+]);
 
 /** The slimming plugin; a fresh one per build, since it counts what it rewrote. */
 export function slimOci(): Plugin {
@@ -433,12 +536,13 @@ export function slimOci(): Plugin {
         return {
           contents:
             "function unused() { throw new Error('waiters are not bundled'); }\n" +
-            "exports.ComputeWaiter = exports.ComputeManagementWaiter = exports.BlockstorageWaiter = exports.VirtualNetworkWaiter = unused;",
+            "exports.ComputeWaiter = exports.ComputeManagementWaiter = exports.BlockstorageWaiter = exports.VirtualNetworkWaiter = unused;\n" +
+            "exports.ContainerEngineWaiter = exports.ContainerInstanceWaiter = unused;",
           loader: "js",
         };
       });
       b.onLoad({ filter: CLIENT }, async (args) => {
-        count("onLoad oci-core client.js (ComputeClient only)");
+        count("onLoad oci-core client.js (Compute and ComputeManagement clients only)");
         return {
           contents: trimComputeClient(computeClientOnly(await readFile(args.path, "utf8"))),
           loader: "js",
@@ -448,6 +552,30 @@ export function slimOci(): Plugin {
       b.onLoad({ filter: MODEL_INDEX }, async (args) => {
         count("onLoad oci-core model/index.js (lazy)");
         return { contents: await lazyModelIndex(args.path), loader: "js", resolveDir: dirname(args.path) };
+      });
+      b.onLoad({ filter: KIND_CLIENT }, async (args) => {
+        const { name, spec } = kindOf(args.path, KIND_CLIENT);
+        count(`onLoad ${name} client.js (kept operations)`);
+        return {
+          contents: trimClasses(await readFile(args.path, "utf8"), spec.operations, KIND_PLUMBING),
+          loader: "js",
+          resolveDir: dirname(args.path),
+        };
+      });
+      b.onLoad({ filter: KIND_MODEL_INDEX }, async (args) => {
+        const { name, spec } = kindOf(args.path, KIND_MODEL_INDEX);
+        count(`onLoad ${name} model/index.js (lazy)`);
+        const client = trimClasses(
+          await readFile(join(dirname(args.path), "..", "client.js"), "utf8"),
+          spec.operations,
+          KIND_PLUMBING,
+        );
+        const counts = { entries: spec.indexEntries, reached: spec.reached };
+        return {
+          contents: await lazyModelIndex(args.path, modelsNamedBy(client), counts),
+          loader: "js",
+          resolveDir: dirname(args.path),
+        };
       });
       b.onLoad({ filter: OCI_COMMON_INDEX }, async (args) => {
         count("onLoad oci-common index.js (slim)");
@@ -461,7 +589,11 @@ export function slimOci(): Plugin {
         if (result.errors.length > 0) return;
         for (const [rule, expected] of Object.entries(EXPECTED_LOADS))
           expectCount(rule, fired.get(rule) ?? 0, expected);
-        for (const rule of fired.keys()) if (!(rule in EXPECTED_LOADS)) fail(`unexpected rewrite "${rule}"`);
+        // The kinds' rewrites fire once in a function bundle and not at all in the SDK probe.
+        for (const rule of KIND_LOADS)
+          if ((fired.get(rule) ?? 0) > 1) expectCount(rule, fired.get(rule) ?? 0, 1);
+        for (const rule of fired.keys())
+          if (!(rule in EXPECTED_LOADS) && !KIND_LOADS.includes(rule)) fail(`unexpected rewrite "${rule}"`);
       });
     },
   };

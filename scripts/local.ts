@@ -38,6 +38,7 @@ const OPERATOR = "ocid1.user.oc1..aaaaaaaalocaloperator";
 const LOCAL_DIR = join(ROOT, ".local");
 const KEY_FILE = join(LOCAL_DIR, "operator-key.pem");
 const SCHEDULE_TAGS = { Schedule: "office-hours" };
+const NODE_POOL = "ocid1.nodepool.oc1.iad.aaaaaaaalocalokeworkers";
 const FUNCTIONS = ["start-compute", "stop-compute"] as const;
 
 interface Options {
@@ -172,7 +173,7 @@ interface PowerResponse {
   message?: string;
   summary?: Record<string, number>;
   results?: Array<{
-    instance_id: string;
+    target_id: string;
     display_name?: string;
     outcome: string;
     state_before?: string;
@@ -189,7 +190,7 @@ function printResponse(name: string, elapsedMs: number, text: string): PowerResp
   );
   for (const r of response.results ?? []) {
     console.log(
-      `  ${(r.display_name ?? r.instance_id).padEnd(22)} ${r.outcome.padEnd(11)} ${r.state_before ?? "?"} -> ${r.state_after ?? "?"}`,
+      `  ${(r.display_name ?? r.target_id).padEnd(22)} ${r.outcome.padEnd(11)} ${r.state_before ?? "?"} -> ${r.state_after ?? "?"}`,
     );
   }
   return response;
@@ -226,6 +227,28 @@ async function operatorKey(emu: RunningEmulator, port: number): Promise<Generate
     publicKeyPem,
     privateKeyPem,
   };
+}
+
+/** The node pool's own timeline: its work requests and the size it went to and came back from. */
+async function printNodePool(emu: RunningEmulator, t0: number): Promise<void> {
+  const pool = await emu.admin.getNodePool(NODE_POOL);
+  const at = (iso: unknown): string =>
+    typeof iso === "string" ? ((Date.parse(iso) - t0) / 1000).toFixed(1) : "?";
+  const names = (resources: unknown): boolean =>
+    Array.isArray(resources) &&
+    resources.some(
+      (r: unknown) => typeof r === "object" && r !== null && "identifier" in r && r.identifier === NODE_POOL,
+    );
+  const requests = (await emu.admin.listWorkRequests())
+    .filter((w) => names(w.resources))
+    .map((w) => `${String(w.operationType)} ${w.status}@${at(w.timeAccepted)}..${at(w.timeFinished)}`);
+  const states = pool.stateHistory
+    .filter((h) => h.at >= t0 - 1)
+    .map((h) => `${h.state}@${((h.at - t0) / 1000).toFixed(1)}`);
+  console.log(
+    `  ${pool.name.padEnd(32)} ${states.join(" -> ")}; work requests: ${requests.join(", ")}; ` +
+      `now size ${pool.nodeConfigDetails.size}, ${pool.nodes.length} nodes, tags ${JSON.stringify(pool.freeformTags)}`,
+  );
 }
 
 function writeCliConfig(emu: RunningEmulator, key: GeneratedApiKey): string {
@@ -294,6 +317,10 @@ async function main(): Promise<void> {
       applications: [
         { id: APP.id, compartmentId: OPS, displayName: APP.name, config: { ALLOWED_COMPARTMENT_IDS: FLEET } },
       ],
+      // An OKE node pool on the same schedule: stopped to size 0 and started back to 3 via its tag.
+      nodePools: [
+        { id: NODE_POOL, compartmentId: FLEET, name: "oke-workers", size: 3, freeformTags: SCHEDULE_TAGS },
+      ],
       functions: FUNCTIONS.map((name) => ({
         id: name === "start-compute" ? START_FN : STOP_FN,
         displayName: name,
@@ -321,10 +348,10 @@ async function main(): Promise<void> {
   );
   const invoker = makeInvoker(emu, auth);
   console.log(
-    `emulator on ${emu.url}: ${sampleInstances().length} instances, 2 functions (time scale ${options.timeScale})`,
+    `emulator on ${emu.url}: ${sampleInstances().length} instances, 1 OKE node pool, 2 functions (time scale ${options.timeScale})`,
   );
 
-  const selection = { compartment_id: FLEET, freeform_tags: SCHEDULE_TAGS };
+  const selection = { compartment_id: FLEET, freeform_tags: SCHEDULE_TAGS, kinds: ["instance", "node_pool"] };
   const t0 = Date.now();
   let allOk = true;
   for (const [name, fnId, body] of [
@@ -337,6 +364,7 @@ async function main(): Promise<void> {
   }
   const instances = await Promise.all(sampleInstances().map((i) => emu.admin.getInstance(i.id)));
   printTimeline(instances, t0, options.timeScale);
+  await printNodePool(emu, t0);
   const stats = await emu.admin.stats();
   console.log(`\nOCI calls made: ${stats.total} (${JSON.stringify(stats.byOperation)})`);
 

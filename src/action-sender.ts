@@ -45,6 +45,8 @@ export class ActionSender {
   constructor(
     private readonly deps: SenderDeps,
     private readonly action: PowerAction,
+    /** start-compute's size for node pools (the request's "size"). */
+    private readonly size?: number,
   ) {}
 
   /** onPhase says where the send is: queued, or sent (an attempt started or its answer was lost). */
@@ -61,7 +63,9 @@ export class ActionSender {
         const accepted = await this.deps.scheduler.call(
           (signal) => {
             onPhase("sent");
-            return this.deps.compute.instanceAction(id, this.action, attempts.token, signal);
+            return this.deps.compute.instanceAction(id, this.action, attempts.token, signal, {
+              size: this.size,
+            });
           },
           {
             priority: "normal",

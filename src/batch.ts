@@ -11,6 +11,7 @@ import type { FunctionConfig } from "./config.js";
 import { Deadline } from "./deadline.js";
 import { PowerError } from "./errors.js";
 import { Guardrail } from "./guardrail.js";
+import { kindOfId } from "./kinds.js";
 import type { Logger } from "./log.js";
 import { readBillingConfig, readOverrideConfig } from "./override.js";
 import { CallScheduler } from "./pacing.js";
@@ -20,7 +21,13 @@ import type { ShapeCatalogueCache, ShapesPort } from "./shapes.js";
 import { StopBilling } from "./stop-billing.js";
 import type { InstanceResult } from "./target-result.js";
 import { TargetRun, type TargetRunDeps } from "./target-run.js";
-import { type Resolution, type ResolveDeps, resolveCompartment, resolveIds } from "./targets.js";
+import {
+  type CompartmentSelection,
+  type Resolution,
+  type ResolveDeps,
+  resolveCompartment,
+  resolveIds,
+} from "./targets.js";
 import { StateWatcher, type WatchTuning } from "./watch.js";
 
 export type { InstanceResult, Outcome } from "./target-result.js";
@@ -104,6 +111,7 @@ function assemble(request: PowerRequest, deps: BatchDeps, tuning: BatchTuning): 
   const sender = new ActionSender(
     { compute, scheduler, deadline, retry: tuning.retry, logger, read },
     request.action,
+    request.size,
   );
   const runDeps: TargetRunDeps = {
     request,
@@ -194,20 +202,30 @@ async function resolveAndRun(
 ): Promise<PowerError | undefined> {
   if (request.targets.kind === "ids") {
     for (const id of request.targets.ids) targets.add(id);
-    await resolveIds(request.targets.ids, parts.resolveDeps, (id, resolution) => {
+    const onResolved = (id: string, resolution: Resolution): void => {
       const run = targets.get(id);
       if (run) targets.start(run, resolution);
-    });
+    };
+    // Instances may be read in bulk (one listing per compartment); other kinds are read one by one.
+    const instances = request.targets.ids.filter((id) => kindOfId(id) === "instance");
+    const others = request.targets.ids.filter((id) => kindOfId(id) !== "instance");
+    const oneByOne = { ...parts.resolveDeps, smallSet: Number.POSITIVE_INFINITY };
+    await Promise.all([
+      resolveIds(instances, parts.resolveDeps, onResolved),
+      resolveIds(others, oneByOne, onResolved),
+    ]);
   } else {
-    let views: InstanceView[];
+    let selection: CompartmentSelection;
     try {
-      views = await resolveCompartment(request.targets, parts.resolveDeps);
+      selection = await resolveCompartment(request.targets, parts.resolveDeps);
     } catch (error) {
       return asPowerError(error, "listing the compartment failed");
     }
-    for (const view of views) {
+    for (const view of selection.views) {
       const run = targets.add(view.id);
-      if (run) targets.start(run, view);
+      if (!run) continue;
+      run.memberIds = selection.members.get(view.id);
+      targets.start(run, view);
     }
   }
   await targets.settled();

@@ -18,7 +18,9 @@ export type ErrorCode =
   | "AuthenticationFailed"
   | "DeadlineExceeded"
   | "InternalError"
-  | "InvalidOverride";
+  | "InvalidOverride"
+  | "NoRecordedSize"
+  | "WorkRequestFailed";
 
 /** HTTP-like status used when no OCI answer supplied one. */
 export function defaultStatus(code: ErrorCode): number {
@@ -55,6 +57,10 @@ export function defaultStatus(code: ErrorCode): number {
       return 500;
     case "InvalidOverride":
       return 400;
+    case "NoRecordedSize":
+      return 409;
+    case "WorkRequestFailed":
+      return 500;
     default: {
       const unreachable: never = code;
       return unreachable;

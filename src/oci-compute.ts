@@ -29,6 +29,7 @@ import { createAuthProvider } from "./auth.js";
 import type { ComputePort, InstanceView, PowerAction } from "./compute.js";
 import type { AuthMode, Env } from "./config.js";
 import { ComputeError, describeThrown, PowerError } from "./errors.js";
+import { KindRouter } from "./kind-router.js";
 import { scrubSecrets } from "./log.js";
 import type { ShapeInfo, ShapesPort } from "./shapes.js";
 
@@ -317,6 +318,35 @@ export class RecordingHttpClient implements HttpClient {
   }
 }
 
+/**
+ * Runs one SDK call with its transport slot: a failure the transport recorded (or a network error)
+ * becomes a ComputeError in the closed set; every adapter (every kind) calls OCI through this.
+ */
+export async function callOci<T>(
+  signal: AbortSignal | undefined,
+  authMode: AuthMode | undefined,
+  run: () => Promise<T>,
+): Promise<T> {
+  const slot: CallSlot = { signal };
+  let value: T;
+  try {
+    value = await calls.run(slot, run);
+  } catch (error) {
+    if (error instanceof PowerError) throw error;
+    if (slot.failure) throw mapFailure(slot.failure, authMode);
+    if (slot.networkError !== undefined)
+      throw mapNetworkError(slot.networkError, signal?.aborted ?? false, slot.networkErrorAfterWrite);
+    const message = error instanceof Error ? error.message : (errorCode(error) ?? "unknown error");
+    throw new ComputeError("ServiceError", `the OCI SDK failed: ${message}`.slice(0, 300), {
+      transient: false,
+    });
+  }
+  if (slot.failure) throw mapFailure(slot.failure, authMode);
+  if (slot.networkError !== undefined)
+    throw mapNetworkError(slot.networkError, signal?.aborted ?? false, slot.networkErrorAfterWrite);
+  return value;
+}
+
 function toView(instance: Instance): InstanceView {
   const view: InstanceView = {
     id: instance.id,
@@ -366,24 +396,7 @@ export class OciCompute implements ComputePort, ShapesPort {
   ) {}
 
   private async call<T>(signal: AbortSignal | undefined, run: () => Promise<T>): Promise<T> {
-    const slot: CallSlot = { signal };
-    let value: T;
-    try {
-      value = await calls.run(slot, run);
-    } catch (error) {
-      if (error instanceof PowerError) throw error;
-      if (slot.failure) throw mapFailure(slot.failure, this.authMode);
-      if (slot.networkError !== undefined)
-        throw mapNetworkError(slot.networkError, signal?.aborted ?? false, slot.networkErrorAfterWrite);
-      const message = error instanceof Error ? error.message : (errorCode(error) ?? "unknown error");
-      throw new ComputeError("ServiceError", `the OCI SDK failed: ${message}`.slice(0, 300), {
-        transient: false,
-      });
-    }
-    if (slot.failure) throw mapFailure(slot.failure, this.authMode);
-    if (slot.networkError !== undefined)
-      throw mapNetworkError(slot.networkError, signal?.aborted ?? false, slot.networkErrorAfterWrite);
-    return value;
+    return await callOci(signal, this.authMode, run);
   }
 
   private static instanceOf(value: Instance | undefined | null, what: string): Instance {
@@ -441,12 +454,57 @@ export class OciCompute implements ComputePort, ShapesPort {
   }
 }
 
+/** A client whose endpoint can be set from config or follows the region (every OCI SDK client). */
+export interface EndpointClient {
+  endpoint: string;
+  region: unknown;
+}
+
+/**
+ * Points a client at the first configured key's URL (e.g. OCI_COMPUTE_ENDPOINT, then OCI_ENDPOINT:
+ * one base URL for every service, as the emulator serves them all on one port), else the region.
+ */
+export function setEndpoint(
+  client: EndpointClient,
+  provider: AuthenticationDetailsProvider,
+  env: Env,
+  keys: readonly string[],
+  service: string,
+): void {
+  if (isRegionProvider(provider)) {
+    const region = provider.getRegion();
+    if (region) client.region = region;
+  }
+  const key = keys.find((k) => env[k]?.trim());
+  const endpoint = key ? env[key]?.trim() : undefined;
+  if (key && endpoint) {
+    let url: URL;
+    try {
+      url = new URL(endpoint);
+    } catch {
+      throw new PowerError(
+        "InvalidConfiguration",
+        `configuration ${key} is not a URL: ${JSON.stringify(endpoint.slice(0, 80))}`,
+      );
+    }
+    if (url.protocol !== "http:" && url.protocol !== "https:") {
+      throw new PowerError("InvalidConfiguration", `configuration ${key} must be an http(s) URL`);
+    }
+    client.endpoint = endpoint.replace(/\/+$/, "");
+  } else if (!client.endpoint) {
+    throw new PowerError(
+      "InvalidConfiguration",
+      `no ${service} endpoint: the credentials carry no region; set ${keys.join(" or ")} or a region`,
+    );
+  }
+}
+
 /**
  * The Compute client for a provider: signed by our transport, its endpoint derived from the
  * provider's region (https://iaas.<region>.<realm domain>, by oci-common's Region/Realm tables) unless
- * OCI_COMPUTE_ENDPOINT overrides it. The endpoint getter still holds a template ("{dualStack?…}") the
- * SDK resolves per request, so test/build/endpoints.test.ts captures the URL a request goes to through
- * `httpClient` instead.
+ * OCI_COMPUTE_ENDPOINT or OCI_ENDPOINT overrides it. The endpoint getter still holds a template
+ * ("{dualStack?…}") the SDK resolves per request, so test/build/endpoints.test.ts captures the URL a
+ * request goes to through `httpClient` instead.
  */
 export function createComputeClient(
   provider: AuthenticationDetailsProvider,
@@ -455,34 +513,7 @@ export function createComputeClient(
 ): ComputeClient {
   // The SDK accepts a provider or a transport; ours signs with the provider, so give the region by hand.
   const client = new ComputeClient({ httpClient });
-  if (isRegionProvider(provider)) {
-    const region = provider.getRegion();
-    if (region) client.region = region;
-  }
-  const endpoint = env.OCI_COMPUTE_ENDPOINT?.trim();
-  if (endpoint) {
-    let url: URL;
-    try {
-      url = new URL(endpoint);
-    } catch {
-      throw new PowerError(
-        "InvalidConfiguration",
-        `configuration OCI_COMPUTE_ENDPOINT is not a URL: ${JSON.stringify(endpoint.slice(0, 80))}`,
-      );
-    }
-    if (url.protocol !== "http:" && url.protocol !== "https:") {
-      throw new PowerError(
-        "InvalidConfiguration",
-        "configuration OCI_COMPUTE_ENDPOINT must be an http(s) URL",
-      );
-    }
-    client.endpoint = endpoint.replace(/\/+$/, "");
-  } else if (!client.endpoint) {
-    throw new PowerError(
-      "InvalidConfiguration",
-      "no Compute endpoint: the credentials carry no region; set OCI_COMPUTE_ENDPOINT or a region",
-    );
-  }
+  setEndpoint(client, provider, env, ["OCI_COMPUTE_ENDPOINT", "OCI_ENDPOINT"], "Compute");
   return client;
 }
 
@@ -491,5 +522,18 @@ export async function createOciCompute(
   env: Env,
 ): Promise<{ compute: ComputePort & ShapesPort; authMode: string }> {
   const { provider, mode } = await createAuthProvider(env);
-  return { compute: new OciCompute(createComputeClient(provider, env), mode), authMode: mode };
+  const instances = new OciCompute(createComputeClient(provider, env), mode);
+  // Other kinds' clients are loaded and built only when a target of that kind comes up.
+  const kinds = async () => await import("./oci-kinds.js");
+  const context = { provider, mode, env };
+  const router = new KindRouter(instances, {
+    instance_pool: async () => (await kinds()).createInstancePools(context),
+    node_pool: async () => (await kinds()).createNodePools(context),
+    container_instance: async () => (await kinds()).createContainerInstances(context),
+  });
+  // Shapes are instances' only (billing-aware stops): the router passes ListShapes to them.
+  const compute = Object.assign(router, {
+    listShapes: (compartmentId: string, signal?: AbortSignal) => instances.listShapes(compartmentId, signal),
+  });
+  return { compute, authMode: mode };
 }

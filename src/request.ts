@@ -6,6 +6,7 @@
 
 import type { PowerAction } from "./compute.js";
 import { InvalidParameterError } from "./errors.js";
+import { isTargetKind, kindOfOcidType, TARGET_KINDS, type TargetKind } from "./kinds.js";
 import { checkOcid } from "./ocid.js";
 
 export type FunctionKind = "START" | "STOP";
@@ -17,6 +18,8 @@ export type Targets =
       compartmentId: string;
       freeformTags: Record<string, string>;
       definedTags: Record<string, Record<string, string>>;
+      /** Which kinds the tags select (absent: ["instance"]). */
+      kinds?: TargetKind[];
     };
 
 export interface PowerRequest {
@@ -29,10 +32,14 @@ export interface PowerRequest {
   schedule?: string;
   /** A person acting on purpose: power-override tags are reported as ignored (default false). */
   ignoreOverrides?: boolean;
+  /** start-compute: the size node pools start to (else their recorded size). */
+  size?: number | undefined;
 }
 
 export const MAX_BODY_BYTES = 256 * 1024;
 export const MAX_INSTANCE_IDS = 1000;
+/** Largest node-pool size a request may ask for (OKE's per-pool node limit). */
+export const MAX_NODE_POOL_SIZE = 1000;
 const MAX_TAGS = 64;
 const MAX_TAG_TEXT = 256;
 const MAX_PROBLEMS = 5;
@@ -40,7 +47,10 @@ const MAX_PROBLEMS = 5;
 const COMMON_KEYS = [
   "instance_id",
   "instance_ids",
+  "target_id",
+  "target_ids",
   "compartment_id",
+  "kinds",
   "freeform_tags",
   "defined_tags",
   "wait",
@@ -59,6 +69,12 @@ const ALIASES: Record<string, string> = {
   instances: "instance_ids",
   ids: "instance_ids",
   instanceocids: "instance_ids",
+  targets: "target_ids",
+  target: "target_id",
+  kind: "kinds",
+  types: "kinds",
+  nodes: "size",
+  nodecount: "size",
   compartment: "compartment_id",
   compartmentocid: "compartment_id",
   tags: "freeform_tags",
@@ -214,6 +230,29 @@ function checkInstanceOcid(field: string, value: unknown, problems: Problems): s
   return value;
 }
 
+const KIND_TYPES = "ocid1.instance…, ocid1.instancepool…, ocid1.nodepool… or ocid1.computecontainerinstance…";
+
+/** An OCID of any supported kind (target_id / target_ids). */
+function checkTargetOcid(field: string, value: unknown, problems: Problems): string | undefined {
+  if (typeof value !== "string") {
+    problems.add(field, `${field} must be an OCID string (${KIND_TYPES}), got ${describeValue(value)}`);
+    return undefined;
+  }
+  const check = checkOcid(value);
+  if (!check.ok) {
+    problems.add(field, `${field} ${check.problem}; expected ${KIND_TYPES}`);
+    return undefined;
+  }
+  if (!kindOfOcidType(check.resourceType)) {
+    problems.add(
+      field,
+      `${field} is the OCID of ${withArticle(check.resourceType)}, which these functions do not power; expected ${KIND_TYPES}`,
+    );
+    return undefined;
+  }
+  return value;
+}
+
 function checkStringMap(
   field: string,
   value: unknown,
@@ -310,6 +349,7 @@ function checkKeys(body: Body, fn: FunctionKind, known: readonly string[], probl
   }
   for (const key of keys) {
     if (known.includes(key)) continue;
+    if (fn === "STOP" && key === "size") continue; // parseSize says why
     if (fn === "START" && normalizeKey(key) === "action") {
       problems.add(
         key,
@@ -327,46 +367,58 @@ function checkKeys(body: Body, fn: FunctionKind, known: readonly string[], probl
   }
 }
 
-function parseInstanceId(raw: unknown, problems: Problems): Targets | undefined {
+type IdCheck = (field: string, value: unknown, problems: Problems) => string | undefined;
+
+/** instance_id (instances only) or target_id (any kind). */
+function parseOneId(key: "instance_id" | "target_id", raw: unknown, problems: Problems): Targets | undefined {
   if (Array.isArray(raw)) {
-    problems.add("instance_id", `instance_id must be a single OCID string; use "instance_ids" for a list`);
+    problems.add(key, `${key} must be a single OCID string; use "${key}s" for a list`);
     return undefined;
   }
-  const id = checkInstanceOcid("instance_id", raw, problems);
+  const check: IdCheck = key === "instance_id" ? checkInstanceOcid : checkTargetOcid;
+  const id = check(key, raw, problems);
   return id ? { kind: "ids", ids: [id] } : undefined;
 }
 
-function parseInstanceIds(raw: unknown, problems: Problems): Targets | undefined {
+/** instance_ids (instances only) or target_ids (any kind, mixed): 1 to 1,000, each once. */
+function parseIdList(
+  key: "instance_ids" | "target_ids",
+  raw: unknown,
+  problems: Problems,
+): Targets | undefined {
+  const what = key === "instance_ids" ? "instance OCIDs" : "OCIDs";
+  const one = key === "instance_ids" ? "instance_id" : "target_id";
   if (!Array.isArray(raw)) {
     problems.add(
-      "instance_ids",
+      key,
       typeof raw === "string"
-        ? `instance_ids must be an array of instance OCIDs; for one instance use "instance_id" or ["${raw.slice(0, 40)}"]`
-        : `instance_ids must be an array of 1 to ${MAX_INSTANCE_IDS} instance OCIDs, got ${describeValue(raw)}`,
+        ? `${key} must be an array of ${what}; for one use "${one}" or ["${raw.slice(0, 40)}"]`
+        : `${key} must be an array of 1 to ${MAX_INSTANCE_IDS} ${what}, got ${describeValue(raw)}`,
     );
     return undefined;
   }
   if (raw.length === 0) {
-    problems.add("instance_ids", `instance_ids is empty; list 1 to ${MAX_INSTANCE_IDS} instance OCIDs`);
+    problems.add(key, `${key} is empty; list 1 to ${MAX_INSTANCE_IDS} ${what}`);
     return undefined;
   }
   if (raw.length > MAX_INSTANCE_IDS) {
     problems.add(
-      "instance_ids",
-      `instance_ids has ${raw.length} entries; at most ${MAX_INSTANCE_IDS} per call (split the list or select by compartment_id)`,
+      key,
+      `${key} has ${raw.length} entries; at most ${MAX_INSTANCE_IDS} per call (split the list or select by compartment_id)`,
     );
     return undefined;
   }
+  const check: IdCheck = key === "instance_ids" ? checkInstanceOcid : checkTargetOcid;
   const seen = new Map<string, number>();
   const ids: string[] = [];
   for (let i = 0; i < raw.length && !problems.full; i++) {
-    const id = checkInstanceOcid(`instance_ids[${i}]`, raw[i], problems);
+    const id = check(`${key}[${i}]`, raw[i], problems);
     if (!id) continue;
     const first = seen.get(id);
     if (first !== undefined) {
       problems.add(
-        `instance_ids[${i}]`,
-        `instance_ids[${i}] repeats instance_ids[${first}]; list each instance once`,
+        `${key}[${i}]`,
+        `${key}[${i}] repeats ${key}[${first}]; list each ${key === "instance_ids" ? "instance" : "target"} once`,
       );
       continue;
     }
@@ -374,6 +426,30 @@ function parseInstanceIds(raw: unknown, problems: Problems): Targets | undefined
     ids.push(id);
   }
   return ids.length === raw.length ? { kind: "ids", ids } : undefined;
+}
+
+/** kinds: which kinds a compartment selection covers. */
+function parseKinds(raw: unknown, problems: Problems): TargetKind[] | undefined {
+  const expected = `a list of 1 to ${TARGET_KINDS.length} of ${TARGET_KINDS.map((k) => `"${k}"`).join(", ")}`;
+  if (!Array.isArray(raw) || raw.length === 0 || raw.length > TARGET_KINDS.length) {
+    problems.add("kinds", `kinds must be ${expected}, got ${describeValue(raw)}`);
+    return undefined;
+  }
+  const kinds: TargetKind[] = [];
+  for (let i = 0; i < raw.length; i++) {
+    const v: unknown = raw[i];
+    if (isTargetKind(v)) {
+      if (kinds.includes(v)) problems.add(`kinds[${i}]`, `kinds[${i}] repeats "${v}"; list each kind once`);
+      else kinds.push(v);
+      continue;
+    }
+    const near = typeof v === "string" ? suggestKey(v, TARGET_KINDS) : undefined;
+    problems.add(
+      `kinds[${i}]`,
+      `kinds[${i}] is ${describeValue(v)}, not a kind${near ? `; did you mean "${near}"?` : `; expected ${expected}`}`,
+    );
+  }
+  return kinds.length === raw.length ? kinds : undefined;
 }
 
 function parseCompartmentId(raw: unknown, problems: Problems): Targets | undefined {
@@ -399,38 +475,41 @@ function parseCompartmentId(raw: unknown, problems: Problems): Targets | undefin
     );
     return undefined;
   }
-  return { kind: "compartment", compartmentId: raw, freeformTags: {}, definedTags: {} };
+  return { kind: "compartment", compartmentId: raw, freeformTags: {}, definedTags: {}, kinds: ["instance"] };
 }
+
+const TARGET_FORMS = ["instance_id", "instance_ids", "target_id", "target_ids", "compartment_id"];
 
 /** Exactly one of instance_id, instance_ids or compartment_id; tags only with compartment_id. */
 function parseTargets(body: Body, problems: Problems): Targets | undefined {
   const has = (k: string): boolean => Object.hasOwn(body, k);
-  const forms = ["instance_id", "instance_ids", "compartment_id"].filter(has);
+  const forms = TARGET_FORMS.filter(has);
   let targets: Targets | undefined;
   if (forms.length === 0) {
     if (problems.list.length === 0) {
-      problems.add(
-        "instance_id",
-        `no target given; expected exactly one of instance_id, instance_ids or compartment_id`,
-      );
+      problems.add("instance_id", `no target given; expected exactly one of ${TARGET_FORMS.join(", ")}`);
     }
   } else if (forms.length > 1) {
     problems.add(
       forms[1] ?? "",
-      `${forms.join(" and ")} were all given; use exactly one of instance_id, instance_ids or compartment_id`,
+      `${forms.join(" and ")} were all given; use exactly one of ${TARGET_FORMS.join(", ")}`,
     );
   } else if (has("instance_id")) {
-    targets = parseInstanceId(body.instance_id, problems);
+    targets = parseOneId("instance_id", body.instance_id, problems);
   } else if (has("instance_ids")) {
-    targets = parseInstanceIds(body.instance_ids, problems);
+    targets = parseIdList("instance_ids", body.instance_ids, problems);
+  } else if (has("target_id")) {
+    targets = parseOneId("target_id", body.target_id, problems);
+  } else if (has("target_ids")) {
+    targets = parseIdList("target_ids", body.target_ids, problems);
   } else {
     targets = parseCompartmentId(body.compartment_id, problems);
   }
-  for (const tagKey of ["freeform_tags", "defined_tags"] as const) {
+  for (const tagKey of ["freeform_tags", "defined_tags", "kinds"] as const) {
     if (has(tagKey) && forms.length === 1 && !has("compartment_id")) {
       problems.add(
         tagKey,
-        `${tagKey} only applies with compartment_id (it selects instances in that compartment)`,
+        `${tagKey} only applies with compartment_id (it selects ${tagKey === "kinds" ? "which kinds" : "what"} in that compartment)`,
       );
     }
   }
@@ -442,6 +521,10 @@ function parseTargets(body: Body, problems: Problems): Targets | undefined {
     if (has("defined_tags")) {
       const tags = checkDefinedTags(body.defined_tags, problems);
       if (tags) targets.definedTags = tags;
+    }
+    if (has("kinds")) {
+      const kinds = parseKinds(body.kinds, problems);
+      if (kinds) targets.kinds = kinds;
     }
   }
   return targets;
@@ -473,6 +556,24 @@ function parseTimeout(body: Body, problems: Problems): number | undefined {
   return v;
 }
 
+/** size: start-compute only, the node-pool size to start to. */
+function parseSize(body: Body, fn: FunctionKind, problems: Problems): number | undefined {
+  if (!Object.hasOwn(body, "size")) return undefined;
+  const v = body.size;
+  if (fn !== "START") {
+    problems.add("size", `"size" is only accepted by start-compute (the node-pool size to start to)`);
+    return undefined;
+  }
+  if (typeof v !== "number" || !Number.isInteger(v) || v < 1 || v > MAX_NODE_POOL_SIZE) {
+    problems.add(
+      "size",
+      `size must be a whole number of nodes from 1 to ${MAX_NODE_POOL_SIZE} (node pools start to it), got ${describeValue(v)}`,
+    );
+    return undefined;
+  }
+  return v;
+}
+
 function parseAction(body: Body, fn: FunctionKind, problems: Problems): PowerAction {
   const fallback: PowerAction = fn === "START" ? "START" : "SOFTSTOP";
   if (fn !== "STOP" || !Object.hasOwn(body, "action")) return fallback;
@@ -498,7 +599,7 @@ function parseAction(body: Body, fn: FunctionKind, problems: Problems): PowerAct
  */
 export function parseRequest(input: unknown, fn: FunctionKind): PowerRequest {
   const body: Body = parseBody(input);
-  const known: readonly string[] = fn === "STOP" ? [...COMMON_KEYS, "action"] : COMMON_KEYS;
+  const known: readonly string[] = fn === "STOP" ? [...COMMON_KEYS, "action"] : [...COMMON_KEYS, "size"];
   const problems = new Problems();
   checkKeys(body, fn, known, problems);
   const targets = parseTargets(body, problems);
@@ -508,9 +609,10 @@ export function parseRequest(input: unknown, fn: FunctionKind): PowerRequest {
   const timeoutSeconds = parseTimeout(body, problems);
   const action = parseAction(body, fn, problems);
   const schedule = Object.hasOwn(body, "schedule") ? checkSchedule(body.schedule, problems) : undefined;
+  const size = parseSize(body, fn, problems);
   problems.throwIfAny();
   if (!targets) throw new InvalidParameterError(`no valid target; ${HOW_TO}`, "body");
-  const request: PowerRequest = { action, targets, wait, timeoutSeconds, dryRun, ignoreOverrides };
+  const request: PowerRequest = { action, targets, wait, timeoutSeconds, dryRun, ignoreOverrides, size };
   if (schedule !== undefined) request.schedule = schedule;
   return request;
 }

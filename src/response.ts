@@ -84,7 +84,7 @@ export function batchResponse(action: PowerAction, dryRun: boolean, results: Ins
 function billedWhileStopped(results: readonly InstanceResult[]): { count: number; note: string } {
   const billed = results.filter((r) => r.billed_while_stopped === true);
   if (billed.length === 0) return { count: 0, note: "" };
-  const names = billed.slice(0, 5).map((r) => (r.display_name ?? r.instance_id).slice(0, 80));
+  const names = billed.slice(0, 5).map((r) => (r.display_name ?? r.target_id).slice(0, 80));
   const more = billed.length > names.length ? ` and ${billed.length - names.length} more` : "";
   return {
     count: billed.length,

@@ -4,6 +4,7 @@
  */
 import type { InstanceView } from "./compute.js";
 import type { ErrorBody, PowerError } from "./errors.js";
+import { kindOfId, type TargetKind } from "./kinds.js";
 import type { Logger } from "./log.js";
 
 export type Outcome = "changed" | "unchanged" | "skipped" | "in_progress" | "failed" | "planned";
@@ -12,7 +13,10 @@ export type Outcome = "changed" | "unchanged" | "skipped" | "in_progress" | "fai
 export const MAX_REASON_LENGTH = 300;
 
 export interface InstanceResult {
-  instance_id: string;
+  target_id: string;
+  kind: TargetKind;
+  /** Instances only (the field every instance result has always had). */
+  instance_id?: string;
   display_name?: string;
   outcome: Outcome;
   /** Why this outcome, in one short sentence (every result has one). */
@@ -22,6 +26,10 @@ export interface InstanceResult {
   /** stop-compute, for an instance it stopped or would stop: does OCI keep billing the shape while stopped (null: unknown). */
   billed_while_stopped?: boolean | null;
   elapsed_ms: number;
+  /** Node pools: nodeConfigDetails.size in the last view. */
+  size?: number;
+  /** Instance pools in a compartment selection: selected members acted on through the pool. */
+  member_ids?: string[];
   error?: ErrorBody;
 }
 
@@ -36,18 +44,24 @@ export interface ResultInput {
   error: PowerError | undefined;
   /** Set only where stop-compute looked the shape up (undefined: the field is left out). */
   billedWhileStopped?: boolean | null | undefined;
+  memberIds?: string[] | undefined;
 }
 
 export function buildResult(input: ResultInput): InstanceResult {
+  const kind = input.view?.kind ?? kindOfId(input.id);
   const result: InstanceResult = {
-    instance_id: input.id,
+    target_id: input.id,
+    kind,
+    ...(kind === "instance" ? { instance_id: input.id } : {}),
     outcome: input.outcome,
     reason: shortReason(input.reason),
     elapsed_ms: Math.max(0, input.elapsedMs),
   };
   if (input.view?.displayName !== undefined) result.display_name = input.view.displayName;
   if (input.stateBefore !== undefined) result.state_before = input.stateBefore;
-  if (input.view) result.state_after = input.view.lifecycleState;
+  if (input.view) result.state_after = input.view.nativeState ?? input.view.lifecycleState;
+  if (input.view?.size !== undefined) result.size = input.view.size;
+  if (input.memberIds && input.memberIds.length > 0) result.member_ids = input.memberIds;
   if (input.billedWhileStopped !== undefined) result.billed_while_stopped = input.billedWhileStopped;
   if (input.error) result.error = input.error.toJSON();
   return result;
@@ -61,6 +75,8 @@ function shortReason(reason: string): string {
 /** One log line per target outcome: warn for failures, info otherwise. */
 export function logResult(logger: Logger, result: InstanceResult, error: PowerError | undefined): void {
   const fields = {
+    target_id: result.target_id,
+    kind: result.kind,
     instance_id: result.instance_id,
     outcome: result.outcome,
     reason: result.reason,

@@ -48,9 +48,16 @@ function settlesTo(state: string): string {
 /** The next view to decide on, or undefined when the target has its result. */
 type Step = InstanceView | undefined;
 
+/** Transition times are learned per kind (an instance's start is not a node pool's). */
+function learnKeyOf(view: InstanceView, action: PowerAction): string {
+  return view.kind && view.kind !== "instance" ? `${view.kind}:${action}` : action;
+}
+
 export class TargetRun {
   phase: Phase = "resolving";
   result: InstanceResult | undefined;
+  /** Instance pools in a compartment selection: the selected members left to the pool. */
+  memberIds: string[] | undefined;
   private view: InstanceView | undefined;
   private stateBefore: string | undefined;
   private redecisions = 0;
@@ -87,6 +94,7 @@ export class TargetRun {
       stateBefore: this.stateBefore,
       error,
       billedWhileStopped: this.billed?.value,
+      memberIds: this.memberIds,
     });
     this.phase = "done";
     logResult(this.deps.logger, this.result, error);
@@ -163,7 +171,7 @@ export class TargetRun {
 
   async run(first: InstanceView): Promise<void> {
     this.view = first;
-    this.stateBefore = first.lifecycleState;
+    this.stateBefore = first.nativeState ?? first.lifecycleState;
     this.phase = "deciding";
     const refused = this.deps.guardrail.refuseInstance(first);
     if (refused) return void this.finish("failed", refused);
@@ -324,7 +332,7 @@ export class TargetRun {
         if (verdict === "fail" && stale) return false;
         return verdict !== "keep";
       },
-      { learnKey: this.action, since: acceptedAt },
+      { learnKey: learnKeyOf(accepted, this.action), since: acceptedAt },
     );
     if (r.kind === "timeout") {
       const last = r.view?.lifecycleState ?? accepted.lifecycleState;
@@ -334,6 +342,8 @@ export class TargetRun {
       return this.finish("failed", r.error, r.view, `${this.sent()}; ${r.error.message}`);
     const state = r.view.lifecycleState;
     if (state === this.target) return this.finish("changed", undefined, r.view, this.sent());
+    const failure = r.view.failure;
+    if (failure) return this.finish("failed", new PowerError(failure.code, failure.message), r.view);
     const code = state === "TERMINATED" || state === "TERMINATING" ? "InstanceTerminated" : "UnexpectedState";
     return this.finish(
       "failed",

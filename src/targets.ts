@@ -8,6 +8,7 @@ import type { ComputePort, InstanceView } from "./compute.js";
 import type { Deadline } from "./deadline.js";
 import { ComputeError, PowerError } from "./errors.js";
 import type { Guardrail } from "./guardrail.js";
+import { kindOfId, type TargetKind } from "./kinds.js";
 import type { Logger } from "./log.js";
 import type { CallScheduler } from "./pacing.js";
 import type { Targets } from "./request.js";
@@ -27,11 +28,18 @@ export interface ResolveDeps {
 
 export type Resolution = InstanceView | PowerError;
 
-function notFoundMessage(error: PowerError): PowerError {
+const KIND_NAME: Record<TargetKind, string> = {
+  instance: "instance",
+  instance_pool: "instance pool",
+  node_pool: "node pool",
+  container_instance: "container instance",
+};
+
+function notFoundMessage(error: PowerError, id: string): PowerError {
   if (error instanceof ComputeError && error.code === "NotAuthorizedOrNotFound") {
     return new ComputeError(
       "NotAuthorizedOrNotFound",
-      `instance not found, or the function's principal may not read it (${error.message})`,
+      `${KIND_NAME[kindOfId(id)]} not found, or the function's principal may not read it (${error.message})`,
       { transient: false, status: error.status, opcRequestId: error.opcRequestId },
     );
   }
@@ -57,7 +65,7 @@ export async function resolveIds(
         tuning: deps.retry,
       });
     } catch (error) {
-      resolution = notFoundMessage(asPowerError(error, "reading the instance failed"));
+      resolution = notFoundMessage(asPowerError(error, `reading the ${KIND_NAME[kindOfId(id)]} failed`), id);
     }
     settle(id, resolution);
     return resolution;
@@ -122,16 +130,10 @@ export function matchesTags(
   return true;
 }
 
-/** Every matching instance directly in the compartment, TERMINATED/TERMINATING left out. */
-export async function resolveCompartment(
+function selected(
+  views: readonly InstanceView[],
   targets: Extract<Targets, { kind: "compartment" }>,
-  deps: ResolveDeps,
-): Promise<InstanceView[]> {
-  const views = await readWithRetry((signal) => deps.compute.listInstances(targets.compartmentId, signal), {
-    scheduler: deps.scheduler,
-    deadline: deps.deadline,
-    tuning: deps.retry,
-  });
+): InstanceView[] {
   return views.filter(
     (v) =>
       v.compartmentId === targets.compartmentId &&
@@ -139,4 +141,48 @@ export async function resolveCompartment(
       v.lifecycleState !== "TERMINATING" &&
       matchesTags(v, targets.freeformTags, targets.definedTags),
   );
+}
+
+export interface CompartmentSelection {
+  views: InstanceView[];
+  /** Selected instance pools → their selected members (acted on through the pool, not one by one). */
+  members: Map<string, string[]>;
+}
+
+/**
+ * Every matching target of the requested kinds directly in the compartment, TERMINATED/TERMINATING
+ * left out; members of a selected instance pool are left to the pool.
+ */
+export async function resolveCompartment(
+  targets: Extract<Targets, { kind: "compartment" }>,
+  deps: ResolveDeps,
+): Promise<CompartmentSelection> {
+  const read = <T>(fn: (signal: AbortSignal) => Promise<T>): Promise<T> =>
+    readWithRetry(fn, { scheduler: deps.scheduler, deadline: deps.deadline, tuning: deps.retry });
+  const { compute } = deps;
+  const lists = await Promise.all(
+    (targets.kinds ?? ["instance"]).map(async (kind) => {
+      if (kind === "instance")
+        return await read((signal) => compute.listInstances(targets.compartmentId, signal));
+      if (!compute.listOfKind) {
+        throw new PowerError("InternalError", `this Compute port cannot list ${KIND_NAME[kind]}s`);
+      }
+      const list = compute.listOfKind.bind(compute);
+      return await read((signal) => list(kind, targets.compartmentId, signal));
+    }),
+  );
+  const views = selected(lists.flat(), targets);
+  const members = new Map<string, string[]>();
+  const pools = views.filter((v) => v.kind === "instance_pool");
+  const instanceIds = new Set(views.filter((v) => (v.kind ?? "instance") === "instance").map((v) => v.id));
+  if (pools.length === 0 || instanceIds.size === 0 || !compute.poolMembers) return { views, members };
+  const poolMembers = compute.poolMembers.bind(compute);
+  const taken = new Set<string>();
+  for (const pool of pools) {
+    const ids = await read((signal) => poolMembers(pool.id, signal));
+    const mine = ids.filter((id) => instanceIds.has(id));
+    members.set(pool.id, mine);
+    for (const id of mine) taken.add(id);
+  }
+  return { views: views.filter((v) => !taken.has(v.id)), members };
 }

@@ -142,7 +142,8 @@ export class StateWatcher {
         nextPollAt: now + this.tuning.firstPollMs,
         backoffMs: this.tuning.firstPollMs,
         inFlight: false,
-        forceIndividual: false,
+        // Only instances appear in the compartment listing the bulk poll reads.
+        forceIndividual: view.kind !== undefined && view.kind !== "instance",
         failures: 0,
       };
       this.waiters.set(view.id, waiter);

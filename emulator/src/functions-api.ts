@@ -278,6 +278,8 @@ export class FunctionsService {
       ...config,
       ...rp.env,
       OCI_COMPUTE_ENDPOINT: this.host.url,
+      // Every service (Compute, Container Engine, Container Instances) is served on this one port.
+      OCI_ENDPOINT: this.host.url,
       FN_APP_ID: app.id,
       FN_FN_ID: fn.id,
       FN_APP_NAME: app.displayName,

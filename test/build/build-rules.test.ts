@@ -62,8 +62,8 @@ describe("an SDK of another shape fails the build naming the rule", () => {
     ],
     [
       "a missing section marker",
-      client.replace("var ComputeManagementApiKeys;", "var ComputeMgmtApiKeys;"),
-      'rule "marker var ComputeManagementApiKeys;" matched 0 time(s), expected exactly 1',
+      client.replace("var VirtualNetworkApiKeys;", "var VirtualNetApiKeys;"),
+      'rule "marker var VirtualNetworkApiKeys;" matched 0 time(s), expected exactly 1',
     ],
   ])("client.js with %s", (_what, source, message) => {
     expect(() => trimComputeClient(computeClientOnly(source))).toThrow(message);

@@ -90,7 +90,7 @@ describe("fault kinds", () => {
     const res = await world.call(world.start, { instance_ids: ids });
     expect(res.body.results).toHaveLength(8);
     for (const r of res.body.results ?? []) {
-      const state = (await world.emu.admin.getInstance(r.instance_id)).lifecycleState;
+      const state = (await world.emu.admin.getInstance(r.target_id)).lifecycleState;
       // Changed means RUNNING; in_progress (a lost answer) must say why, and the start did happen.
       if (r.outcome === "changed") expect(state, r.instance_id).toBe("RUNNING");
       else {
@@ -130,7 +130,7 @@ describe("fault kinds", () => {
       if (r.instance_id === ids[5])
         expect(r).toMatchObject({ outcome: "failed", error: { code: "OutOfHostCapacity" } });
       else if (r.outcome === "changed")
-        expect((await world.emu.admin.getInstance(r.instance_id)).lifecycleState).toBe("RUNNING");
+        expect((await world.emu.admin.getInstance(r.target_id)).lifecycleState).toBe("RUNNING");
       else
         expect(r).toMatchObject({
           outcome: expect.stringMatching(/^(failed|in_progress)$/),

@@ -22,7 +22,7 @@ describe("bad input → 400 InvalidParameter naming the field, no call to OCI, p
     ["not JSON", "instance_id=ocid1.instance", /not valid JSON/],
     ["JSON array", "[]", /must be a JSON object/],
     ["JSON null", "null", /must be a JSON object/],
-    ["no target", "{}", /exactly one of instance_id, instance_ids or compartment_id/],
+    ["no target", "{}", /exactly one of instance_id, instance_ids, target_id, target_ids, compartment_id/],
     ["both targets", JSON.stringify({ instance_id: SOME, compartment_id: DEV }), /use exactly one/],
     ["near-miss key", JSON.stringify({ instanceId: SOME }), /did you mean "instance_id"/],
     ["unknown key", JSON.stringify({ instance_id: SOME, colour: "red" }), /unknown key "colour"/],

@@ -66,7 +66,7 @@ describe(`deadlines at random points of a batch (seed ${SEED})`, () => {
       const transitioned = calls.some(
         (c) => c.operation === "InstanceAction" && c.instanceId === r.instance_id && c.transition,
       );
-      const now = (await world.emu.admin.getInstance(r.instance_id)).lifecycleState;
+      const now = (await world.emu.admin.getInstance(r.target_id)).lifecycleState;
       switch (r.outcome) {
         case "changed":
           if (!transitioned || r.state_after !== target)

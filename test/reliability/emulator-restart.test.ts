@@ -144,7 +144,7 @@ describe("emulator restart in the middle of a batch", () => {
     const now = new Map((await s.admin.listInstances()).map((i) => [i.id, i.lifecycleState]));
     const wrong: string[] = [];
     for (const r of body.results ?? []) {
-      const state = now.get(r.instance_id);
+      const state = now.get(r.target_id);
       if (r.outcome === "changed" && state !== "RUNNING" && state !== "STARTING")
         wrong.push(`${r.instance_id}: changed but ${state} after the restart`);
       if (
@@ -158,7 +158,7 @@ describe("emulator restart in the middle of a batch", () => {
     // What it knew is kept: an instance whose START took effect before the kill is not reported as
     // untouched (it is in progress, changed, or failed with the transitional state it was last seen in).
     for (const r of body.results ?? []) {
-      if (!transitionedBefore.has(r.instance_id) || r.outcome === "changed" || r.outcome === "in_progress")
+      if (!transitionedBefore.has(r.target_id) || r.outcome === "changed" || r.outcome === "in_progress")
         continue;
       if (r.state_after !== "STARTING" && r.state_after !== "RUNNING")
         wrong.push(
@@ -209,7 +209,7 @@ describe("emulator restart in the middle of a batch", () => {
     const now = new Map((await s.admin.listInstances()).map((i) => [i.id, i.lifecycleState]));
     const wrong: string[] = [];
     for (const r of body.results ?? []) {
-      const state = now.get(r.instance_id);
+      const state = now.get(r.target_id);
       if (r.outcome === "changed" && state !== "RUNNING")
         wrong.push(`${r.instance_id}: changed but ${state} after the restart`);
       if (r.outcome === "failed" && !r.error?.code) wrong.push(`${r.instance_id}: failed without a code`);

@@ -87,8 +87,8 @@ describe("fault storm", () => {
     const stored = new Map((await world.emu.admin.listInstances()).map((i) => [i.id, i.lifecycleState]));
     const wrong: string[] = [];
     for (const r of results) {
-      const now = stored.get(r.instance_id);
-      if (full.includes(r.instance_id)) {
+      const now = stored.get(r.target_id);
+      if (full.includes(r.target_id)) {
         if (r.outcome !== "failed" || r.error?.code !== "OutOfHostCapacity" || now !== "STOPPED")
           wrong.push(`${r.instance_id} (capacity): ${r.outcome} ${r.error?.code} now ${now}`);
       } else if (r.outcome === "changed" || r.outcome === "unchanged") {
@@ -100,17 +100,17 @@ describe("fault storm", () => {
       } else {
         wrong.push(`${r.instance_id}: ${r.outcome} despite a generous deadline`);
       }
-      if (running.includes(r.instance_id) && r.outcome !== "unchanged")
+      if (running.includes(r.target_id) && r.outcome !== "unchanged")
         wrong.push(`${r.instance_id} (running): ${r.outcome}`);
-      if (starting.includes(r.instance_id) && r.outcome !== "unchanged")
+      if (starting.includes(r.target_id) && r.outcome !== "unchanged")
         wrong.push(`${r.instance_id} (starting): ${r.outcome}`);
-      if (held.includes(r.instance_id) && r.outcome === "changed" && r.state_before !== "STOPPING")
+      if (held.includes(r.target_id) && r.outcome === "changed" && r.state_before !== "STOPPING")
         wrong.push(`${r.instance_id} (held): state_before ${r.state_before}`);
     }
     expect(wrong).toEqual([]);
     expect(res.body.summary?.failed).toBe(results.filter((r) => r.outcome === "failed").length);
     // The held ones were waited out, then started.
-    expect(results.filter((r) => held.includes(r.instance_id) && r.outcome === "changed").length).toBe(
+    expect(results.filter((r) => held.includes(r.target_id) && r.outcome === "changed").length).toBe(
       held.length,
     );
     // Capacity failures are not retried forever: one START each (a 500 with that message is final).

@@ -62,7 +62,7 @@ export function accountingProblems(body: PowerResponse, ids: readonly string[]):
   if (total !== s.requested) problems.push(`summary adds up to ${total}, not ${s.requested}`);
   if (results.length !== ids.length) problems.push(`${results.length} results for ${ids.length} ids`);
   const seen = new Map<string, number>();
-  for (const r of results) seen.set(r.instance_id, (seen.get(r.instance_id) ?? 0) + 1);
+  for (const r of results) seen.set(r.target_id, (seen.get(r.target_id) ?? 0) + 1);
   for (const id of ids) {
     const n = seen.get(id) ?? 0;
     if (n !== 1) problems.push(`${id} appears ${n} times`);

@@ -240,7 +240,7 @@ describe("runBatch: faults", () => {
     const out = await run(request(ids), deps(fake, { deadlineAt: Date.now() + 8000 }));
     expect(out.results.map((r) => r.instance_id)).toEqual(ids);
     for (const r of out.results) {
-      if (r.outcome === "changed") expect(fake.state(r.instance_id)).toBe("RUNNING");
+      if (r.outcome === "changed") expect(fake.state(r.target_id)).toBe("RUNNING");
       else expect(["failed", "in_progress"], JSON.stringify(r)).toContain(r.outcome);
     }
     expect(out.results.find((r) => r.instance_id === instanceId(3))).toMatchObject({

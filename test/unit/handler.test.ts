@@ -47,6 +47,8 @@ describe("makeHandler", () => {
       summary: { requested: 1, changed: 1, unchanged: 0, skipped: 0, in_progress: 0, failed: 0, planned: 0 },
       results: [
         {
+          target_id: ID,
+          kind: "instance",
           instance_id: ID,
           display_name: expect.any(String),
           outcome: "changed",

@@ -73,6 +73,7 @@ describe("parseRequest: valid bodies", () => {
       compartmentId: COMP,
       freeformTags: { Schedule: "office-hours" },
       definedTags: { Operations: { env: "dev" } },
+      kinds: ["instance"],
     });
     expect(
       parseRequest(JSON.stringify({ compartment_id: "ocid1.tenancy.oc1..emulatortenancy" }), "START").targets,
@@ -111,7 +112,7 @@ describe("parseRequest: invalid bodies name the field and what is expected", () 
     ["null", "null", /must be a JSON object, got null/],
     ["number", "42", /must be a JSON object, got the number 42/],
     ["string JSON", '"ocid1.instance.oc1.iad.aaaa1"', /must be a JSON object, got the string/],
-    ["no target", "{}", /exactly one of instance_id, instance_ids or compartment_id/],
+    ["no target", "{}", /exactly one of instance_id, instance_ids, target_id, target_ids, compartment_id/],
     [
       "two targets",
       JSON.stringify({ instance_id: ID, compartment_id: COMP }),
