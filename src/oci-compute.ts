@@ -24,7 +24,7 @@ import {
 } from "oci-common";
 import { ComputeClient } from "oci-core/lib/client.js";
 import type { Instance } from "oci-core/lib/model/instance.js";
-import { createAuthProvider } from "./auth.js";
+import { sharedAuthProvider } from "./auth.js";
 import type { ComputePort, InstanceView, PowerAction } from "./compute.js";
 import type { AuthMode, Env } from "./config.js";
 import { ComputeError, describeThrown, PowerError } from "./errors.js";
@@ -445,6 +445,6 @@ export function createComputeClient(
 
 /** Builds the auth provider and the client: once per process (the handler caches the promise). */
 export async function createOciCompute(env: Env): Promise<{ compute: ComputePort; authMode: string }> {
-  const { provider, mode } = await createAuthProvider(env);
+  const { provider, mode } = await sharedAuthProvider(env);
   return { compute: new OciCompute(createComputeClient(provider, env), mode), authMode: mode };
 }

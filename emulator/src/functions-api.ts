@@ -278,6 +278,7 @@ export class FunctionsService {
       ...config,
       ...rp.env,
       OCI_COMPUTE_ENDPOINT: this.host.url,
+      OCI_ENDPOINT: this.host.url,
       FN_APP_ID: app.id,
       FN_FN_ID: fn.id,
       FN_APP_NAME: app.displayName,
