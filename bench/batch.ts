@@ -127,7 +127,7 @@ export async function runBatch(opts: {
   const spawnStart = Date.now();
   const fn = await FnProcess.start({
     bundle: opts.bundle,
-    env: { ...principal.env, OCI_COMPUTE_ENDPOINT: opts.url, ...fnEnv },
+    env: { ...principal.env, OCI_COMPUTE_ENDPOINT: opts.url, OCI_ENDPOINT: opts.url, ...fnEnv },
     nodeArgs: [`--max-old-space-size=${profile.heapCapMb}`, ...(opts.extraNodeArgs ?? [])],
     onOutput: (_stream, line) => {
       logTotal++;

@@ -120,7 +120,7 @@ async function main(): Promise<number> {
         { key: "bare", label: "bare FDK hello world", bundle: BARE_FDK, check: bareCheck },
         { key: "unbundled", label: "start-compute, unbundled (node_modules)", bundle: unbundled, check },
       ],
-      env: { ...coldPrincipal.env, OCI_COMPUTE_ENDPOINT: url },
+      env: { ...coldPrincipal.env, OCI_COMPUTE_ENDPOINT: url, OCI_ENDPOINT: url },
       body: coldBody,
       nodeArgs: [`--max-old-space-size=${profile.heapCapMb}`],
       runs: profile.coldStartRuns,

@@ -152,7 +152,7 @@ async function main(): Promise<number> {
       bundle: join(ROOT, `${kind}-compute/dist/func.js`),
       // POWER_MAX_RATE: start pacing at 50/s (the default 10/s only makes the soak slower; the
       // emulator's own rate limit of 80/s still throttles).
-      env: { ...rp.env, OCI_COMPUTE_ENDPOINT: emu.url, POWER_MAX_RATE: "50" },
+      env: { ...rp.env, OCI_COMPUTE_ENDPOINT: emu.url, OCI_ENDPOINT: emu.url, POWER_MAX_RATE: "50" },
       nodeArgs: [`--max-old-space-size=${HEAP_CAP_MB}`, "--import", PROBE],
       onOutput: (_stream, line) => {
         if (!line.startsWith('{"soak_probe"')) return;

@@ -133,3 +133,35 @@ export async function createAuthProvider(env: Env): Promise<AuthChoice> {
     );
   }
 }
+
+let shared: { key: string; choice: Promise<AuthChoice> } | undefined;
+
+/** The env keys that decide which credentials are used (the cache key of sharedAuthProvider). */
+const AUTH_KEYS = [
+  "OCI_AUTH",
+  "OCI_RESOURCE_PRINCIPAL_VERSION",
+  "OCI_RESOURCE_PRINCIPAL_RPST",
+  "OCI_RESOURCE_PRINCIPAL_PRIVATE_PEM",
+  "OCI_RESOURCE_PRINCIPAL_REGION",
+  "OCI_CONFIG_FILE",
+  "OCI_CLI_PROFILE",
+  "OCI_METADATA_BASE_URL",
+  "OCI_FEDERATION_ENDPOINT",
+];
+
+/**
+ * One auth provider per process for every service the function calls (Compute, Monitoring), so an
+ * instance principal's token is fetched once and every request is signed by the same principal.
+ * A failed setup is forgotten, so the next invocation tries again.
+ */
+export function sharedAuthProvider(env: Env): Promise<AuthChoice> {
+  const key = JSON.stringify(AUTH_KEYS.map((k) => env[k] ?? null));
+  if (shared?.key === key) return shared.choice;
+  const choice = createAuthProvider(env);
+  const entry = { key, choice };
+  shared = entry;
+  choice.catch(() => {
+    if (shared === entry) shared = undefined;
+  });
+  return choice;
+}

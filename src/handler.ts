@@ -12,10 +12,14 @@ import { answerByTime, computeDeadline, hardDeadline } from "./deadline.js";
 import { PowerError } from "./errors.js";
 import { Guardrail } from "./guardrail.js";
 import { captureConsole, createLogger, type LineSink, type Logger } from "./log.js";
+import { type MetricsConfig, readMetricsConfig } from "./metrics.js";
+import { type MetricsFactory, type MetricsSink, reportMetrics } from "./metrics-post.js";
 import { type FunctionKind, type PowerRequest, parseRequest } from "./request.js";
 import { type Built, batchResponse, errorResponse, type PowerResponse } from "./response.js";
 import { asPowerError } from "./retry.js";
 import { ShapeCatalogueCache, type ShapesPort } from "./shapes.js";
+import { type RequestRun, runIncoming, type TriggerAnswer } from "./trigger-run.js";
+import { classifyBody, type EventRule, readEventRules } from "./triggers.js";
 
 export type { Env } from "./config.js";
 export type ComputeFactory = (env: Env) => Promise<ComputePort>;
@@ -29,6 +33,11 @@ export interface HandlerOptions {
   captureConsole?: boolean;
   /** The one clock of every invocation (default: the system clock). */
   clock?: Clock;
+  /**
+   * Where metrics are posted. Default: OCI Monitoring when createCompute is the default too; with an
+   * injected compute port (unit tests, benchmarks) nothing is posted unless a sink is given here.
+   */
+  createMetrics?: MetricsFactory;
 }
 
 export { computeDeadline, DEADLINE_MARGIN_MS, DEFAULT_BUDGET_MS, hardDeadline } from "./deadline.js";
@@ -36,6 +45,11 @@ export { computeDeadline, DEADLINE_MARGIN_MS, DEFAULT_BUDGET_MS, hardDeadline } 
 const defaultFactory: ComputeFactory = async (env) => {
   const { createOciCompute } = await import("./oci-compute.js");
   return (await createOciCompute(env)).compute;
+};
+
+const defaultMetricsFactory: MetricsFactory = async (env) => {
+  const { createOciMetrics } = await import("./metrics-post.js");
+  return await createOciMetrics(env);
 };
 
 function safeConfig(ctx: FnContext | undefined): Env {
@@ -84,10 +98,21 @@ interface Shared {
   getCompute: (env: Env) => Promise<ComputePort>;
   /** The process's shape catalogues (one per Compute client), kept across invocations for an hour. */
   shapesFor: (port: ComputePort) => { cache: ShapeCatalogueCache; port: ShapesPort } | undefined;
+  /** undefined: metrics are not posted (an injected compute port without a metrics sink). */
+  getMetrics: ((env: Env) => Promise<MetricsSink>) | undefined;
 }
 
 function isShapesPort(port: ComputePort): port is ComputePort & ShapesPort {
   return typeof (port as Partial<ShapesPort>).listShapes === "function";
+}
+
+/** What every invocation reads first: configuration (function, metrics, event rules) and its logger. */
+interface Setup {
+  env: Env;
+  config: FunctionConfig;
+  metrics: MetricsConfig;
+  rules: EventRule[];
+  logger: Logger;
 }
 
 function loggerFor(shared: Shared, callId: string | undefined, level?: FunctionConfig["logLevel"]): Logger {
@@ -99,18 +124,15 @@ function loggerFor(shared: Shared, callId: string | undefined, level?: FunctionC
   });
 }
 
-/** Reads the configuration and the request; a bad one is answered at once. */
-function prepare(
-  shared: Shared,
-  input: unknown,
-  ctx: FnContext | undefined,
-  startedAt: number,
-): Invocation | Built {
+/** Reads the configuration once per invocation; a bad value is answered at once, naming its key. */
+function readSetup(shared: Shared, ctx: FnContext | undefined): Setup | Built {
   const env = safeConfig(ctx);
   const callId = safeHeader(ctx, "Fn-Call-Id") ?? undefined;
-  let config: FunctionConfig;
   try {
-    config = readConfig(env);
+    const config = readConfig(env);
+    const metrics = readMetricsConfig(env);
+    const rules = readEventRules(env.EVENT_RULES, shared.kind);
+    return { env, config, metrics, rules, logger: loggerFor(shared, callId, config.logLevel) };
   } catch (error) {
     const e = asPowerError(error, "configuration");
     loggerFor(shared, callId).error("invalid configuration", {
@@ -119,7 +141,18 @@ function prepare(
     });
     return errorResponse(shared.defaultAction, e);
   }
-  const logger = loggerFor(shared, callId, config.logLevel);
+}
+
+/** Reads one request; a bad one is answered at once. */
+function prepare(
+  shared: Shared,
+  setup: Setup,
+  input: unknown,
+  ctx: FnContext | undefined,
+  startedAt: number,
+  logger: Logger,
+): Invocation | Built {
+  const { env, config } = setup;
   let request: PowerRequest;
   try {
     request = parseRequest(input, shared.kind);
@@ -222,6 +255,76 @@ function isBuilt<T extends object>(value: T | Built): value is Built {
   return "gatewayStatus" in value && "body" in value;
 }
 
+/** One request body: parsed, then run against the invocation's deadline. */
+async function runRequest(
+  shared: Shared,
+  setup: Setup,
+  body: unknown,
+  ctx: FnContext | undefined,
+  startedAt: number,
+  logger: Logger,
+): Promise<RequestRun> {
+  const prepared = prepare(shared, setup, body, ctx, startedAt, logger);
+  if (isBuilt(prepared)) return { built: prepared };
+  return { built: await execute(shared, prepared), request: prepared.request };
+}
+
+/** Tells a direct request, an event or a batch apart; a body none of them fits is InvalidParameter. */
+async function answer(
+  shared: Shared,
+  setup: Setup,
+  input: unknown,
+  ctx: FnContext | undefined,
+  startedAt: number,
+): Promise<TriggerAnswer> {
+  let incoming: ReturnType<typeof classifyBody>;
+  try {
+    incoming = classifyBody(input, setup.rules, shared.kind);
+  } catch (error) {
+    const e = asPowerError(error, "reading the body");
+    setup.logger.warn("invalid request", { error_code: e.code, error_message: e.message });
+    return {
+      built: errorResponse(shared.defaultAction, e),
+      action: shared.defaultAction,
+      schedule: undefined,
+    };
+  }
+  return await runIncoming(incoming, {
+    kind: shared.kind,
+    defaultAction: shared.defaultAction,
+    clock: shared.clock,
+    deadlineAt: computeDeadline(startedAt, safeDeadline(ctx)),
+    logger: setup.logger,
+    run: (body, logger) => runRequest(shared, setup, body, ctx, startedAt, logger),
+  });
+}
+
+/** The answer, then its metrics (bounded by the hard deadline; never changes the answer). */
+async function answerAndReport(
+  shared: Shared,
+  setup: Setup,
+  input: unknown,
+  ctx: FnContext | undefined,
+  startedAt: number,
+): Promise<Built> {
+  const result = await answer(shared, setup, input, ctx, startedAt);
+  if (shared.getMetrics) {
+    await reportMetrics({
+      config: setup.metrics,
+      env: setup.env,
+      fnName: shared.fnName,
+      action: result.action,
+      schedule: result.schedule,
+      answer: result.built.body,
+      clock: shared.clock,
+      hardDeadlineAt: hardDeadline(startedAt, safeDeadline(ctx)),
+      logger: setup.logger,
+      getSink: shared.getMetrics,
+    });
+  }
+  return result.built;
+}
+
 /** The last line of defence: an unexpected throw still gets a structured answer. */
 function unexpected(shared: Shared, error: unknown): Built {
   const e =
@@ -273,14 +376,28 @@ export function makeHandler(
     }
     return { cache, port };
   };
-  const shared: Shared = { fnName, kind, defaultAction, clock, options, getCompute, shapesFor };
+  const metricsFactory = options.createMetrics ?? (options.createCompute ? undefined : defaultMetricsFactory);
+  let metrics: Promise<MetricsSink> | undefined;
+  const getMetrics = metricsFactory
+    ? (env: Env): Promise<MetricsSink> => {
+        if (!metrics) {
+          const created = metricsFactory(env);
+          metrics = created;
+          created.catch(() => {
+            if (metrics === created) metrics = undefined;
+          });
+        }
+        return metrics;
+      }
+    : undefined;
+  const shared: Shared = { fnName, kind, defaultAction, clock, options, getCompute, getMetrics, shapesFor };
 
   return async (input: unknown, ctx: FnContext): Promise<PowerResponse> => {
     const startedAt = clock.now();
     let built: Built;
     try {
-      const prepared = prepare(shared, input, ctx, startedAt);
-      built = isBuilt(prepared) ? prepared : await execute(shared, prepared);
+      const setup = readSetup(shared, ctx);
+      built = isBuilt(setup) ? setup : await answerAndReport(shared, setup, input, ctx, startedAt);
     } catch (error) {
       built = unexpected(shared, error);
     }

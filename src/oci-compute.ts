@@ -25,7 +25,7 @@ import {
 import { ComputeClient } from "oci-core/lib/client.js";
 import type { Instance } from "oci-core/lib/model/instance.js";
 import type { Shape } from "oci-core/lib/model/shape.js";
-import { createAuthProvider } from "./auth.js";
+import { sharedAuthProvider } from "./auth.js";
 import type { ComputePort, InstanceView, PowerAction } from "./compute.js";
 import type { AuthMode, Env } from "./config.js";
 import { ComputeError, describeThrown, PowerError } from "./errors.js";
@@ -521,7 +521,7 @@ export function createComputeClient(
 export async function createOciCompute(
   env: Env,
 ): Promise<{ compute: ComputePort & ShapesPort; authMode: string }> {
-  const { provider, mode } = await createAuthProvider(env);
+  const { provider, mode } = await sharedAuthProvider(env);
   const instances = new OciCompute(createComputeClient(provider, env), mode);
   // Other kinds' clients are loaded and built only when a target of that kind comes up.
   const kinds = async () => await import("./oci-kinds.js");

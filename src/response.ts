@@ -29,7 +29,18 @@ export interface PowerResponse {
   summary?: Summary;
   results?: InstanceResult[];
   error?: ErrorBody;
+  /** A Connector Hub batch: each message's own answer, in order (trigger-run.ts). */
+  messages?: MessageAnswer[];
+  /** How the request arrived when it was not a direct one (an event rule or a Connector Hub batch). */
+  trigger?: TriggerInfo;
 }
+
+/** One message of a batch: its place, its own id when it carries one, and its answer. */
+export type MessageAnswer = { index: number; id?: string } & PowerResponse;
+
+export type TriggerInfo =
+  | { kind: "event"; rule: string; event_type: string }
+  | { kind: "batch"; messages: number; failed_messages: number };
 
 export interface Built {
   body: PowerResponse;

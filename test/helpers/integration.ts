@@ -77,7 +77,15 @@ export async function world(options: { timeScale?: number; compartments?: string
   });
   // POWER_MAX_RATE: the tests' emulator has no rate limit unless a test sets one; pace faster than
   // the default so the suite stays quick.
-  const env: Record<string, string> = { ...rp.env, OCI_COMPUTE_ENDPOINT: emu.url, POWER_MAX_RATE: "100" };
+  const env: Record<string, string> = {
+    ...rp.env,
+    OCI_COMPUTE_ENDPOINT: emu.url,
+    OCI_ENDPOINT: emu.url,
+    POWER_MAX_RATE: "100",
+    // Each invocation's PostMetricData would be one more call in the call log the Compute tests read;
+    // test/integration/metrics-triggers.test.ts turns metrics on and checks them.
+    METRICS: "off",
+  };
   const logs: string[] = [];
   const processes: FnProcess[] = [];
   return {

@@ -20,7 +20,9 @@ describe("bad input → 400 InvalidParameter naming the field, no call to OCI, p
   const cases: [string, string, RegExp][] = [
     ["empty body", "", /body is empty/],
     ["not JSON", "instance_id=ocid1.instance", /not valid JSON/],
-    ["JSON array", "[]", /must be a JSON object/],
+    // A JSON array is a Connector Hub batch (issue 15): an empty one, or one without messages, is refused whole.
+    ["empty JSON array", "[]", /empty array; a Connector Hub batch carries at least one message/],
+    ["JSON array of no messages", "[1, 2]", /no element is a Connector Hub message/],
     ["JSON null", "null", /must be a JSON object/],
     ["no target", "{}", /exactly one of instance_id, instance_ids, target_id, target_ids, compartment_id/],
     ["both targets", JSON.stringify({ instance_id: SOME, compartment_id: DEV }), /use exactly one/],

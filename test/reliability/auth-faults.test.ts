@@ -45,7 +45,13 @@ afterAll(async () => {
 async function fn(env: Record<string, string>): Promise<FnProcess> {
   const p = await FnProcess.start({
     bundle: BUNDLES.start,
-    env: { OCI_COMPUTE_ENDPOINT: emu.url, POWER_MAX_RATE: "100", ...env },
+    env: {
+      OCI_COMPUTE_ENDPOINT: emu.url,
+      OCI_ENDPOINT: emu.url,
+      METRICS: "off",
+      POWER_MAX_RATE: "100",
+      ...env,
+    },
     onOutput: (_stream, line) => logs.push(line),
   });
   processes.push(p);

@@ -131,7 +131,12 @@ describe("emulator restart in the middle of a batch", () => {
     const output: string[] = [];
     const fn = await FnProcess.start({
       bundle: BUNDLES.start,
-      env: { ...rp.env, OCI_COMPUTE_ENDPOINT: `http://127.0.0.1:${s.port}`, POWER_MAX_RATE: "100" },
+      env: {
+        ...rp.env,
+        OCI_COMPUTE_ENDPOINT: `http://127.0.0.1:${s.port}`,
+        OCI_ENDPOINT: `http://127.0.0.1:${s.port}`,
+        POWER_MAX_RATE: "100",
+      },
       onOutput: (_stream, line) => output.push(line),
     });
     started.push({ kill: () => void fn.stop() });
@@ -196,6 +201,7 @@ describe("emulator restart in the middle of a batch", () => {
         OCI_AUTH: "config_file",
         OCI_CONFIG_FILE: config,
         OCI_COMPUTE_ENDPOINT: `http://127.0.0.1:${s.port}`,
+        OCI_ENDPOINT: `http://127.0.0.1:${s.port}`,
         POWER_MAX_RATE: "100",
       },
     });
