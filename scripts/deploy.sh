@@ -3,8 +3,8 @@
 # writes terraform/images.auto.tfvars.json, so that the next `terraform apply` creates the functions
 # (first install) or moves them to the new images (a release). Safe to re-run.
 #
-# First install, from terraform/ with a filled-in terraform.tfvars:
-#   terraform init && terraform apply && ../scripts/deploy.sh && terraform apply
+# First install, with terraform/terraform.tfvars filled in and terraform init run:
+#   terraform -chdir=terraform apply && scripts/deploy.sh && terraform -chdir=terraform apply
 #
 # Usage:
 #   deploy.sh [options]                 images for Terraform (reads terraform output -json)
