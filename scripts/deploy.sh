@@ -243,15 +243,20 @@ image_tag() {
 }
 
 # fn_context: creates (when missing) and selects the Fn context, then points it at the region's
-# Functions API, the compartment and the registry Terraform created.
+# Functions API, the compartment and the registry Terraform created. The Fn CLI (0.6.63) refuses
+# `fn use context` for the context already in use, so each step runs only when needed.
 fn_context() {
   if [ "$print" = true ]; then
-    note "only when the Fn context $context does not exist yet (fn use context $context fails):"
+    note "only when the Fn context $context does not exist yet (fn inspect context $context fails):"
     run "$fn_bin" create context "$context" --provider oracle
-  elif ! "$fn_bin" use context "$context" >/dev/null 2>&1; then
-    run "$fn_bin" create context "$context" --provider oracle
+    note "only when $context is not the current context:"
+    run "$fn_bin" use context "$context"
+  else
+    "$fn_bin" inspect context "$context" >/dev/null 2>&1 ||
+      run "$fn_bin" create context "$context" --provider oracle
+    [ "$("$fn_bin" inspect context 2>/dev/null | sed -n 's/^Current context: *//p')" = "$context" ] ||
+      run "$fn_bin" use context "$context"
   fi
-  run "$fn_bin" use context "$context"
   run "$fn_bin" update context oracle.compartment-id "$compartment_id"
   run "$fn_bin" update context api-url "$functions_api_url"
   run "$fn_bin" update context registry "$registry"

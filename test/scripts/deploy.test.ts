@@ -56,17 +56,29 @@ function fixtureProject(): void {
 }
 
 /**
- * Stand-ins for fn and docker. fn: `use context` fails until `create context` made it (kept in a
- * file). docker: `manifest inspect` finds what was pushed; `login` records its standard input.
+ * Stand-ins for fn and docker. fn: contexts and the current one kept in files (created by `create
+ * context`). docker: `manifest inspect` finds what was pushed; `login` records its standard input.
  */
 function writeFakes(): void {
   const fn = join(binDir, "fn");
+  // As the real Fn CLI 0.6.63 does: `inspect context NAME` fails for a missing context, `inspect
+  // context` names the current one, `use context` fails for a missing or the current context.
+  const contexts = join(dir, "contexts.txt");
+  const current = join(dir, "current-context.txt");
   writeFileSync(
     fn,
     `#!/usr/bin/env bash
 printf 'fn %s\\n' "$*" >> "${join(dir, "calls.txt")}"
-if [ "$1 $2" = "use context" ]; then grep -qx "$3" "${join(dir, "contexts.txt")}" 2>/dev/null || exit 1; fi
-if [ "$1 $2" = "create context" ]; then echo "$3" >> "${join(dir, "contexts.txt")}"; fi
+if [ "$1 $2" = "inspect context" ]; then
+  if [ -n "\${3:-}" ]; then grep -qx "$3" "${contexts}" 2>/dev/null || exit 1; fi
+  printf 'Current context: %s\\n' "$(cat "${current}" 2>/dev/null)"
+fi
+if [ "$1 $2" = "use context" ]; then
+  grep -qx "$3" "${contexts}" 2>/dev/null || exit 1
+  [ "$(cat "${current}" 2>/dev/null)" != "$3" ] || exit 1
+  echo "$3" > "${current}"
+fi
+if [ "$1 $2" = "create context" ]; then echo "$3" >> "${contexts}"; fi
 exit 0
 `,
   );
@@ -118,8 +130,9 @@ function calls(): string[] {
 }
 
 const contextCommands = [
-  "# only when the Fn context oci-compute-power does not exist yet (fn use context oci-compute-power fails):",
+  "# only when the Fn context oci-compute-power does not exist yet (fn inspect context oci-compute-power fails):",
   "+ fn create context oci-compute-power --provider oracle",
+  "# only when oci-compute-power is not the current context:",
   "+ fn use context oci-compute-power",
   "+ fn update context oracle.compartment-id ocid1.compartment.oc1..aaaaaaaaapp",
   "+ fn update context api-url https://functions.eu-frankfurt-1.oci.oraclecloud.com",
@@ -214,8 +227,9 @@ describe("deploy.sh with docker and the Fn CLI (stand-ins)", () => {
     expect(first.code).toBe(0);
     const image = (fn: string) => `${REGISTRY}/${fn}:${tag}`;
     expect(calls()).toEqual([
-      "fn use context oci-compute-power",
+      "fn inspect context oci-compute-power",
       "fn create context oci-compute-power --provider oracle",
+      "fn inspect context",
       "fn use context oci-compute-power",
       "fn update context oracle.compartment-id ocid1.compartment.oc1..aaaaaaaaapp",
       "fn update context api-url https://functions.eu-frankfurt-1.oci.oraclecloud.com",
@@ -241,7 +255,7 @@ describe("deploy.sh with docker and the Fn CLI (stand-ins)", () => {
     writeFileSync(join(dir, "calls.txt"), "");
     const again = deploy(["--outputs", FIRST, "--no-build"], env);
     expect(again.code).toBe(0);
-    expect(calls().filter((c) => /create context|docker (build|push)/.test(c))).toEqual([]);
+    expect(calls().filter((c) => /(create|use) context|docker (build|push)/.test(c))).toEqual([]);
     expect(again.stdout).toContain(`${image("stop-compute")} is already in the registry: not rebuilt`);
     expect(JSON.parse(readFileSync(tfvars, "utf8")).stop_function_image).toBe(image("stop-compute"));
     for (const out of [
