@@ -604,7 +604,18 @@ describe("terraform/terraform.tfvars.example", () => {
     for (const [name, body] of Object.entries(config.variables)) {
       if (!("default" in body)) expect(values, `required variable ${name} missing`).toHaveProperty(name);
     }
-    const result = await renderTerraform(values);
+    // The first apply: the example sets no image, so no function and no crontab yet.
+    expect(values).not.toHaveProperty("start_function_image");
+    const first = await renderTerraform(values);
+    expect(first.stderr).toBe("");
+    expect(first.code).toBe(0);
+    expect(first.outputs.crontab ?? null).toBeNull();
+    // The apply after scripts/deploy.sh, which adds images.auto.tfvars.json.
+    const result = await renderTerraform({
+      ...values,
+      start_function_image: "fra.ocir.io/ns/oci-compute-power/start-compute:0.1.0-abc1234",
+      stop_function_image: "fra.ocir.io/ns/oci-compute-power/stop-compute:0.1.0-abc1234",
+    });
     expect(result.stderr).toBe("");
     expect(result.code).toBe(0);
     expect(cronEntries(text(result.outputs.crontab)).map((e) => e.tz)).toEqual([
