@@ -91,7 +91,8 @@ locals {
     )
   }
 
-  dead_mans_switches = var.alerts_enabled ? {
+  # No dead-man's switch before the functions and the management instance exist: nothing runs yet.
+  dead_mans_switches = var.alerts_enabled && local.images_known ? {
     for s in var.schedules : s.name => {
       function = s.function
       minutes  = local.schedule_gap_hours[s.name] * 60 + var.dead_mans_switch_margin_minutes
@@ -153,20 +154,22 @@ resource "oci_monitoring_alarm" "dead_mans_switch" {
 # the statement is confined to the publish permission (not read, subscribe or manage) on the topics of
 # this compartment. Keep other topics out of the compartment to make it exactly one.
 resource "oci_identity_policy" "alerts" {
-  count          = var.alerts_enabled ? 1 : 0
+  # Its statements name both dynamic groups, which exist once the functions do.
+  count          = var.alerts_enabled ? local.management_count : 0
   compartment_id = var.compartment_ocid
   name           = "${var.name_prefix}-alerts"
   description    = "The management instance may publish to the alerts topic; the functions may post metrics in their namespace only"
   freeform_tags  = local.common_tags
 
   statements = [
-    "Allow dynamic-group ${oci_identity_dynamic_group.management.name} to use ons-topics in ${local.compartment_scope} where request.permission = 'ONS_TOPIC_PUBLISH'",
-    "Allow dynamic-group ${oci_identity_dynamic_group.functions.name} to use metrics in ${local.metrics_compartment_scope} where target.metrics.namespace = '${local.metrics_namespace}'",
+    "Allow dynamic-group ${oci_identity_dynamic_group.management[0].name} to use ons-topics in ${local.compartment_scope} where request.permission = 'ONS_TOPIC_PUBLISH'",
+    "Allow dynamic-group ${oci_identity_dynamic_group.functions[0].name} to use metrics in ${local.metrics_compartment_scope} where target.metrics.namespace = '${local.metrics_namespace}'",
   ]
 }
 
 resource "oci_events_rule" "example" {
-  count          = var.event_trigger_example == null ? 0 : 1
+  # Names a function: exists with the functions (local.management_count).
+  count          = var.event_trigger_example == null ? 0 : local.management_count
   compartment_id = var.compartment_ocid
   display_name   = "${var.name_prefix}-object-created"
   description    = "Example: an object created in ${var.event_trigger_example.bucket_name} invokes ${var.event_trigger_example.function}-compute"
@@ -200,7 +203,8 @@ resource "oci_queue_queue" "example" {
 # Not in the filtered provider schema the tests check against (/work/shared/terraform has no oci_sch_*):
 # its arguments follow the provider's documentation of oci_sch_service_connector.
 resource "oci_sch_service_connector" "queue_example" {
-  count          = var.queue_trigger_example == null ? 0 : 1
+  # Names a function: exists with the functions (local.management_count).
+  count          = var.queue_trigger_example == null ? 0 : local.management_count
   compartment_id = var.compartment_ocid
   display_name   = "${var.name_prefix}-queue-to-${var.queue_trigger_example.function}"
   description    = "Example: messages of the ${var.name_prefix}-requests queue, each a request object, to ${var.queue_trigger_example.function}-compute"

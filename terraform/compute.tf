@@ -34,8 +34,9 @@ locals {
 
   ssh_metadata = var.ssh_public_key == null ? {} : { ssh_authorized_keys = var.ssh_public_key }
 
-  # Scripts are gzipped: OCI caps instance metadata (user_data included) at 32,000 bytes.
-  management_cloud_init = templatefile("${path.module}/templates/cloud-init.yaml.tftpl", {
+  # Scripts are gzipped: OCI caps instance metadata (user_data included) at 32,000 bytes. Null before
+  # the functions exist: the instance is created with them (its crontab holds their OCIDs).
+  management_cloud_init = !local.images_known ? null : templatefile("${path.module}/templates/cloud-init.yaml.tftpl", {
     oci_cli_version        = var.oci_cli_version
     oci_cli_dir            = local.oci_cli_dir
     schedule_script        = local.schedule_script_path
@@ -45,8 +46,8 @@ locals {
     crontab_b64            = base64encode(local.crontab)
     schedules_json_b64     = base64encode(jsonencode(local.schedules_for_crontab))
     functions_env_b64 = base64encode(join("", [
-      "START_FUNCTION_ID=${local.function_ids["start"]}\n",
-      "STOP_FUNCTION_ID=${local.function_ids["stop"]}\n",
+      "START_FUNCTION_ID=${lookup(local.function_ids, "start", "")}\n",
+      "STOP_FUNCTION_ID=${lookup(local.function_ids, "stop", "")}\n",
       "TARGET_COMPARTMENT_ID=${local.schedule_default_compartment_id}\n",
     ]))
     log_dir = var.schedule_log_dir
@@ -57,10 +58,15 @@ locals {
 # replaces the management instance (it holds no state but its logs) instead of an in-place update
 # that would never reach the crontab.
 resource "terraform_data" "management_cloud_init" {
-  input = sha256(local.management_cloud_init)
+  input = local.management_cloud_init == null ? null : sha256(local.management_cloud_init)
 }
 
+# Created by the apply that creates the functions (local.management_count): it has nothing to run
+# before, and creating it then means no later apply replaces it for their OCIDs. A new image keeps a
+# function's OCID, so a release leaves the instance alone.
 resource "oci_core_instance" "management" {
+  count = local.management_count
+
   compartment_id      = var.compartment_ocid
   availability_domain = local.availability_domain
   display_name        = "${var.name_prefix}-management"
@@ -104,15 +110,17 @@ resource "oci_core_instance" "management" {
   }
 
   lifecycle {
-    precondition {
-      # Half an existing network is refused rather than quietly replaced by a new VCN.
-      condition     = (var.existing_functions_subnet_id == null) == (var.existing_management_subnet_id == null)
-      error_message = "existing_functions_subnet_id and existing_management_subnet_id go together: give both to use an existing network, or neither to create a VCN."
-    }
+    # Half an existing network is refused by the Functions application's precondition (functions.tf).
     # A newer image must not replace the instance on a later apply; new cloud-init must.
     ignore_changes       = [source_details[0].source_id]
     replace_triggered_by = [terraform_data.management_cloud_init]
   }
+}
+
+# Before the first install's two-step apply the instance had no count: keep an existing one.
+moved {
+  from = oci_core_instance.management
+  to   = oci_core_instance.management[0]
 }
 
 resource "oci_core_instance" "target" {

@@ -1,6 +1,7 @@
 # The Functions application (in the private subnet, with the guardrail config and invoke logs) and
-# the two functions. scripts/deploy.sh updates the images later (fn deploy), so Terraform only sets
-# the image when it creates a function.
+# the two functions. The functions exist once both images are known: scripts/deploy.sh pushes them and
+# writes images.auto.tfvars.json, and the next apply creates the functions or moves their images
+# forward in place (their OCIDs, hence the crontab and the management instance, stay the same).
 
 resource "oci_functions_application" "this" {
   compartment_id = var.compartment_ocid
@@ -11,6 +12,19 @@ resource "oci_functions_application" "this" {
   config = {
     # The functions refuse instances outside these compartments, whatever the request says.
     ALLOWED_COMPARTMENT_IDS = local.target_compartment_id
+  }
+
+  lifecycle {
+    # Half an existing network is refused rather than quietly replaced by a new VCN.
+    precondition {
+      condition     = (var.existing_functions_subnet_id == null) == (var.existing_management_subnet_id == null)
+      error_message = "existing_functions_subnet_id and existing_management_subnet_id go together: give both to use an existing network, or neither to create a VCN."
+    }
+    # One image alone would create one function, and a crontab naming a function that does not exist.
+    precondition {
+      condition     = (var.start_function_image == null) == (var.stop_function_image == null)
+      error_message = "start_function_image and stop_function_image go together: give both (scripts/deploy.sh writes them to images.auto.tfvars.json), or neither before the first push."
+    }
   }
 }
 
@@ -42,7 +56,7 @@ resource "oci_logging_log" "functions_invoke" {
 }
 
 resource "oci_functions_function" "this" {
-  for_each = local.functions
+  for_each = local.deployed_functions
 
   application_id     = oci_functions_application.this.id
   display_name       = each.value.name
@@ -52,11 +66,8 @@ resource "oci_functions_function" "this" {
   config             = var.function_config
   freeform_tags      = local.common_tags
 
-  lifecycle {
-    # scripts/deploy.sh (fn deploy) moves the image forward after the first apply.
-    ignore_changes = [image, image_digest]
-  }
-
+  # No ignore_changes on the image: a release is scripts/deploy.sh (new tag in images.auto.tfvars.json)
+  # then terraform apply, which updates the image in place.
   depends_on = [oci_identity_policy.functions_service]
 }
 

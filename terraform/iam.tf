@@ -9,12 +9,15 @@
 #   - the management instance may read and invoke those two functions and nothing else;
 #   - the Functions service may read the two repositories and use the network it runs in.
 # Dynamic groups are tenancy-level objects; every policy is attached to the compartment it governs.
+# What names the functions or the management instance exists only once they do (local.management_count:
+# the apply after scripts/deploy.sh has pushed the images); a matching rule or a "where any {}" with
+# nothing in it would be refused by IAM.
 
 locals {
   function_id_list = [for key in sort(keys(local.function_ids)) : local.function_ids[key]]
 
   functions_matching_rule  = "ANY {${join(", ", [for id in local.function_id_list : "resource.id = '${id}'"])}}"
-  management_matching_rule = "ANY {instance.id = '${oci_core_instance.management.id}'}"
+  management_matching_rule = "ANY {${join(", ", [for i in oci_core_instance.management : "instance.id = '${i.id}'"])}}"
 
   only_these_functions = "where any {${join(", ", [for id in local.function_id_list : "target.function.id = '${id}'"])}}"
   only_these_repos     = "where any {${join(", ", [for r in oci_artifacts_container_repository.function : "target.repo.name = '${r.display_name}'"])}}"
@@ -22,7 +25,8 @@ locals {
 
   # One place per kind (var.power_kinds): exactly what the functions call for it, from the OCI IAM
   # policy reference (docs/operations.md lists the operations and explains the wider grants).
-  functions_group     = oci_identity_dynamic_group.functions.name
+  # join: the group's name ("" while it does not exist), and the policies' dependency on it.
+  functions_group     = join("", oci_identity_dynamic_group.functions[*].name)
   instance_statement  = "Allow dynamic-group ${local.functions_group} to use instances in ${local.target_compartment_scope} where any {${join(", ", [for p in local.instance_permissions : "request.permission = '${p}'"])}}"
   instance_pool_perms = ["INSTANCE_POOL_INSPECT", "INSTANCE_POOL_READ", "INSTANCE_POOL_POWER_ACTIONS"]
   node_pool_perms     = ["CLUSTER_NODE_POOL_INSPECT", "CLUSTER_NODE_POOL_READ", "CLUSTER_NODE_POOL_UPDATE"]
@@ -58,6 +62,7 @@ locals {
 }
 
 resource "oci_identity_dynamic_group" "functions" {
+  count          = local.management_count
   compartment_id = var.tenancy_ocid
   name           = "${var.name_prefix}-functions"
   description    = "start-compute and stop-compute of ${var.name_prefix} (exactly these two functions)"
@@ -66,6 +71,7 @@ resource "oci_identity_dynamic_group" "functions" {
 }
 
 resource "oci_identity_dynamic_group" "management" {
+  count          = local.management_count
   compartment_id = var.tenancy_ocid
   name           = "${var.name_prefix}-management"
   description    = "The ${var.name_prefix} management instance (exactly this instance), which runs the schedules"
@@ -74,6 +80,7 @@ resource "oci_identity_dynamic_group" "management" {
 }
 
 resource "oci_identity_policy" "functions_compute" {
+  count          = local.management_count
   compartment_id = local.target_compartment_id
   name           = "${var.name_prefix}-functions-compute"
   description    = "start-compute and stop-compute may list, read, start and stop the kinds of compute in power_kinds in the target compartment, nothing else"
@@ -83,14 +90,15 @@ resource "oci_identity_policy" "functions_compute" {
 }
 
 resource "oci_identity_policy" "management_invoke" {
+  count          = local.management_count
   compartment_id = var.compartment_ocid
   name           = "${var.name_prefix}-management-invoke"
   description    = "The management instance may read and invoke start-compute and stop-compute only"
   freeform_tags  = local.common_tags
 
   statements = [
-    "Allow dynamic-group ${oci_identity_dynamic_group.management.name} to use fn-invocation in ${local.compartment_scope} ${local.only_these_functions}",
-    "Allow dynamic-group ${oci_identity_dynamic_group.management.name} to read fn-function in ${local.compartment_scope} ${local.only_these_functions}",
+    "Allow dynamic-group ${oci_identity_dynamic_group.management[0].name} to use fn-invocation in ${local.compartment_scope} ${local.only_these_functions}",
+    "Allow dynamic-group ${oci_identity_dynamic_group.management[0].name} to read fn-function in ${local.compartment_scope} ${local.only_these_functions}",
   ]
 }
 
@@ -104,4 +112,25 @@ resource "oci_identity_policy" "functions_service" {
     "Allow service faas to read repos in ${local.compartment_scope} ${local.only_these_repos}",
     "Allow service faas to use virtual-network-family in ${local.compartment_scope}",
   ]
+}
+
+# These had no count before the first install became two applies: keep the existing ones.
+moved {
+  from = oci_identity_dynamic_group.functions
+  to   = oci_identity_dynamic_group.functions[0]
+}
+
+moved {
+  from = oci_identity_dynamic_group.management
+  to   = oci_identity_dynamic_group.management[0]
+}
+
+moved {
+  from = oci_identity_policy.functions_compute
+  to   = oci_identity_policy.functions_compute[0]
+}
+
+moved {
+  from = oci_identity_policy.management_invoke
+  to   = oci_identity_policy.management_invoke[0]
 }

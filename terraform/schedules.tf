@@ -185,7 +185,7 @@ locals {
           join(" ", regexall("\\S+", s.cron)),
           local.schedule_script_path,
           "--name", s.name,
-          "--function-id", local.function_ids[s.function],
+          "--function-id", lookup(local.function_ids, s.function, "<not deployed>"),
           # Single-quoted for the shell ('\'' for a quote); % escaped for cron, which reads it as a newline.
           "--body", "'${replace(replace(jsonencode(local.schedule_bodies[s.name]), "'", "'\\''"), "%", "\\%")}'",
           "--log-dir", var.schedule_log_dir,
@@ -194,5 +194,6 @@ locals {
     ],
   ])
 
-  crontab = "${join("\n", local.crontab_lines)}\n"
+  # Null until the functions exist (see local.images_known): nothing to schedule yet.
+  crontab = local.images_known ? "${join("\n", local.crontab_lines)}\n" : null
 }

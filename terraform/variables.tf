@@ -303,21 +303,23 @@ variable "repository_prefix" {
 
 variable "start_function_image" {
   type        = string
-  description = "Image of start-compute, e.g. fra.ocir.io/<namespace>/oci-compute-power/start-compute:0.1.0 (pushed by scripts/deploy.sh --push-only)."
+  description = "Image of start-compute, e.g. fra.ocir.io/<namespace>/oci-compute-power/start-compute:0.1.0-abc1234, written to images.auto.tfvars.json by scripts/deploy.sh. Null (the default, before the first push): the functions and what names them are not created yet."
+  default     = null
 
   validation {
-    condition     = can(regex("^[a-z0-9.-]+\\.ocir\\.io/[^:]+:[A-Za-z0-9._-]+$", var.start_function_image))
-    error_message = "start_function_image must be an OCIR image with a tag: <region-key>.ocir.io/<namespace>/<repo>:<tag>."
+    condition     = var.start_function_image == null || can(regex("^[a-z0-9.-]+\\.ocir\\.io/[^:]+:[A-Za-z0-9._-]+$", var.start_function_image))
+    error_message = "start_function_image must be an OCIR image with a tag: <region-key>.ocir.io/<namespace>/<repo>:<tag>, or null until scripts/deploy.sh has pushed it."
   }
 }
 
 variable "stop_function_image" {
   type        = string
-  description = "Image of stop-compute, e.g. fra.ocir.io/<namespace>/oci-compute-power/stop-compute:0.1.0 (pushed by scripts/deploy.sh --push-only)."
+  description = "Image of stop-compute, e.g. fra.ocir.io/<namespace>/oci-compute-power/stop-compute:0.1.0-abc1234, written to images.auto.tfvars.json by scripts/deploy.sh. Null (the default, before the first push): the functions and what names them are not created yet."
+  default     = null
 
   validation {
-    condition     = can(regex("^[a-z0-9.-]+\\.ocir\\.io/[^:]+:[A-Za-z0-9._-]+$", var.stop_function_image))
-    error_message = "stop_function_image must be an OCIR image with a tag: <region-key>.ocir.io/<namespace>/<repo>:<tag>."
+    condition     = var.stop_function_image == null || can(regex("^[a-z0-9.-]+\\.ocir\\.io/[^:]+:[A-Za-z0-9._-]+$", var.stop_function_image))
+    error_message = "stop_function_image must be an OCIR image with a tag: <region-key>.ocir.io/<namespace>/<repo>:<tag>, or null until scripts/deploy.sh has pushed it."
   }
 }
 

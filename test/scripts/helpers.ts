@@ -40,6 +40,10 @@ export function baseEnv(extra: Record<string, string | undefined> = {}): Record<
     "SCHEDULE_NOW",
     "NOTIFY_TOPIC_ID",
     "DEPLOY_ROOT",
+    "DOCKER_BIN",
+    "TERRAFORM_BIN",
+    "OCIR_USERNAME",
+    "OCIR_AUTH_TOKEN",
   ]);
   for (const [key, value] of Object.entries(process.env)) {
     if (value !== undefined && !drop.has(key)) env[key] = value;

@@ -256,10 +256,12 @@ describe("deploy.sh", () => {
     expect(result.stderr).toContain("the Fn CLI ('fn-not-installed') is not installed");
   });
 
-  it("needs an application", () => {
-    const result = runScript("deploy.sh", [], { env: { PATH: pathWithFakes() } });
+  it("without --app deploys for Terraform, which needs terraform's outputs (test/scripts/deploy.test.ts)", () => {
+    const result = runScript("deploy.sh", ["--print"], {
+      env: { PATH: pathWithFakes(), TERRAFORM_BIN: "terraform-not-installed" },
+    });
     expect(result.code).toBe(2);
-    expect(result.stderr).toContain("no application: pass --app <name> or set FN_APP");
+    expect(result.stderr).toContain("terraform ('terraform-not-installed') is not installed");
   });
 
   it("needs the bundles", () => {

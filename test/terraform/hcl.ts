@@ -90,9 +90,17 @@ export function loadTerraform(): Promise<TerraformConfig> {
       const doc = asObject(parsed, file);
       for (const key of Object.keys(doc)) {
         if (
-          !["variable", "locals", "resource", "data", "output", "provider", "terraform", "module"].includes(
-            key,
-          )
+          ![
+            "variable",
+            "locals",
+            "resource",
+            "data",
+            "output",
+            "provider",
+            "terraform",
+            "module",
+            "moved",
+          ].includes(key)
         ) {
           throw new Error(`${file}: unexpected top-level block ${key}`);
         }

@@ -5,15 +5,26 @@ import { gunzipSync } from "node:zlib";
 import { parse } from "@cdktf/hcl2json";
 import { beforeAll, describe, expect, it } from "vitest";
 import { runScript } from "../scripts/helpers.js";
-import { defaultSchedules, isObject, type Json, type JsonObject, loadTerraform, repoRoot } from "./hcl.js";
+import {
+  asObject,
+  defaultSchedules,
+  isObject,
+  type Json,
+  type JsonObject,
+  loadTerraform,
+  repoRoot,
+} from "./hcl.js";
 import { REQUIRED_VARIABLES, type RenderResult, renderTerraform } from "./render.js";
 
 const TARGET_COMPARTMENT = "ocid1.compartment.oc1..aaaaaaaatargets";
 const APP_COMPARTMENT = REQUIRED_VARIABLES.compartment_ocid as string;
 
+/** A rendered resource by address; "type.name[i]" is the i-th of a counted one. */
 function resource(result: RenderResult, address: string): JsonObject {
   const resources = result.outputs.resources;
-  const value = isObject(resources) ? resources[address] : undefined;
+  const [, base = address, index] = /^(.*?)(?:\[(\d+)\])?$/.exec(address) ?? [];
+  const all = isObject(resources) ? resources[base] : undefined;
+  const value = index === undefined ? all : Array.isArray(all) ? all[Number(index)] : undefined;
   if (!isObject(value)) throw new Error(`no rendered resource ${address}: ${JSON.stringify(value)}`);
   return value;
 }
@@ -29,8 +40,10 @@ function statements(result: RenderResult): Record<string, string[]> {
   const out: Record<string, string[]> = {};
   const resources = result.outputs.resources;
   for (const [address, value] of Object.entries(isObject(resources) ? resources : {})) {
-    if (address.startsWith("oci_identity_policy.") && isObject(value) && Array.isArray(value.statements)) {
-      out[address] = value.statements.map(String);
+    if (!address.startsWith("oci_identity_policy.")) continue;
+    for (const [i, policy] of (Array.isArray(value) ? value : [value]).entries()) {
+      if (isObject(policy) && Array.isArray(policy.statements))
+        out[Array.isArray(value) ? `${address}[${i}]` : address] = policy.statements.map(String);
     }
   }
   return out;
@@ -182,7 +195,8 @@ describe("terraform/ rendered by Terraform (provider stubbed)", () => {
 
   it("holds no tenancy-wide manage and nothing tenancy-wide at all", () => {
     const all = Object.values(statements(rendered)).flat();
-    expect(all.length).toBe(5);
+    // functions_compute 1, management_invoke 2, functions_service 2, alerts 2.
+    expect(all.length).toBe(7);
     for (const s of all) {
       expect(s).not.toMatch(/\bmanage\b/i);
       expect(s).not.toMatch(/all-resources/i);
@@ -194,19 +208,21 @@ describe("terraform/ rendered by Terraform (provider stubbed)", () => {
   });
 
   it("lets the functions only list, read, start and stop instances in the target compartment", () => {
-    const policy = resource(rendered, "oci_identity_policy.functions_compute");
+    const policy = resource(rendered, "oci_identity_policy.functions_compute[0]");
     expect(policy.compartment_id).toBe(TARGET_COMPARTMENT);
     expect(policy.statements).toEqual([
       `Allow dynamic-group compute-power-functions to use instances in compartment id ${TARGET_COMPARTMENT} where any {request.permission = 'INSTANCE_INSPECT', request.permission = 'INSTANCE_READ', request.permission = 'INSTANCE_POWER_ACTIONS'}`,
     ]);
-    const forFunctions = Object.values(statements(rendered))
-      .flat()
+    // Besides these, the functions may only post their metrics (alerts.test.ts).
+    const forFunctions = Object.entries(statements(rendered))
+      .filter(([address]) => address !== "oci_identity_policy.alerts[0]")
+      .flatMap(([, s]) => s)
       .filter((s) => s.includes("dynamic-group compute-power-functions "));
     expect(forFunctions).toEqual(policy.statements);
   });
 
   it("covers ListShapes (INSTANCE_INSPECT) for billing-aware stops, and never lets the functions write tags", () => {
-    const [statement] = resource(rendered, "oci_identity_policy.functions_compute").statements as string[];
+    const [statement] = resource(rendered, "oci_identity_policy.functions_compute[0]").statements as string[];
     const permissions = [...(statement ?? "").matchAll(/request\.permission = '([A-Z_]+)'/g)].map(
       (m) => m[1],
     );
@@ -219,7 +235,7 @@ describe("terraform/ rendered by Terraform (provider stubbed)", () => {
     const startId = text(rendered.outputs.start_function_id);
     const stopId = text(rendered.outputs.stop_function_id);
     const only = `where any {target.function.id = '${startId}', target.function.id = '${stopId}'}`;
-    const policy = resource(rendered, "oci_identity_policy.management_invoke");
+    const policy = resource(rendered, "oci_identity_policy.management_invoke[0]");
     expect(policy.compartment_id).toBe(APP_COMPARTMENT);
     expect(policy.statements).toEqual([
       `Allow dynamic-group compute-power-management to use fn-invocation in compartment id ${APP_COMPARTMENT} ${only}`,
@@ -238,10 +254,10 @@ describe("terraform/ rendered by Terraform (provider stubbed)", () => {
   it("matches exactly the two functions and exactly the management instance in the dynamic groups", () => {
     const startId = text(rendered.outputs.start_function_id);
     const stopId = text(rendered.outputs.stop_function_id);
-    const functions = resource(rendered, "oci_identity_dynamic_group.functions");
+    const functions = resource(rendered, "oci_identity_dynamic_group.functions[0]");
     expect(functions.compartment_id).toBe(REQUIRED_VARIABLES.tenancy_ocid);
     expect(functions.matching_rule).toBe(`ANY {resource.id = '${startId}', resource.id = '${stopId}'}`);
-    const management = resource(rendered, "oci_identity_dynamic_group.management");
+    const management = resource(rendered, "oci_identity_dynamic_group.management[0]");
     expect(management.matching_rule).toBe(
       `ANY {instance.id = '${text(rendered.outputs.management_instance_id)}'}`,
     );
@@ -271,7 +287,7 @@ describe("terraform/ rendered by Terraform (provider stubbed)", () => {
       shape: "VM.Standard.E4.Flex",
       freeform_tags: { project: "oci-compute-power", "power-schedule": "office-hours" },
     });
-    const management = resource(rendered, "oci_core_instance.management");
+    const management = resource(rendered, "oci_core_instance.management[0]");
     expect(management).toMatchObject({
       compartment_id: APP_COMPARTMENT,
       availability_domain: "Uocm:EU-FRANKFURT-1-AD-1",
@@ -279,7 +295,7 @@ describe("terraform/ rendered by Terraform (provider stubbed)", () => {
   });
 
   it("renders cloud-init with the OCI CLI, the scripts and the crontab, within OCI's metadata limit", () => {
-    const management = resource(rendered, "oci_core_instance.management");
+    const management = resource(rendered, "oci_core_instance.management[0]");
     const metadata = management.metadata;
     expect(isObject(metadata)).toBe(true);
     const encoded = text(isObject(metadata) ? metadata.user_data : null);
@@ -324,7 +340,7 @@ describe("terraform/ rendered by Terraform (provider stubbed)", () => {
   });
 
   it("ships what regenerates the same crontab on the instance (crontab.sh, schedules.json, functions.env)", () => {
-    const management = resource(rendered, "oci_core_instance.management");
+    const management = resource(rendered, "oci_core_instance.management[0]");
     const metadata = isObject(management.metadata) ? management.metadata : {};
     const files = writeFiles(Buffer.from(text(metadata.user_data), "base64").toString("utf8"));
     const env = Object.fromEntries(
@@ -423,6 +439,119 @@ describe("terraform/ rendered by Terraform (provider stubbed)", () => {
   });
 });
 
+describe("first install: terraform apply, scripts/deploy.sh, terraform apply", () => {
+  const { start_function_image: _start, stop_function_image: _stop, ...withoutImages } = REQUIRED_VARIABLES;
+  const examples = {
+    event_trigger_example: { bucket_name: "uploads", function: "start" },
+    queue_trigger_example: { function: "stop" },
+  };
+  const release = (tag: string) => ({
+    start_function_image: `fra.ocir.io/stubnamespace/oci-compute-power/start-compute:${tag}`,
+    stop_function_image: `fra.ocir.io/stubnamespace/oci-compute-power/stop-compute:${tag}`,
+  });
+
+  it("creates everything but what needs the images or the function OCIDs while the images are unknown", async () => {
+    const first = await renderTerraform({ ...withoutImages, ...examples });
+    expect(first.stderr).toBe("");
+    expect(first.code).toBe(0);
+    for (const address of [
+      "oci_core_instance.management",
+      "oci_identity_dynamic_group.functions",
+      "oci_identity_dynamic_group.management",
+      "oci_identity_policy.functions_compute",
+      "oci_identity_policy.management_invoke",
+      "oci_identity_policy.alerts",
+      "oci_events_rule.example",
+      "oci_sch_service_connector.queue_example",
+    ]) {
+      expect(resourceList(first, address), address).toEqual([]);
+    }
+    expect(resource(first, "oci_functions_function.this")).toEqual({});
+    expect(resource(first, "oci_functions_application.this").display_name).toBe("compute-power-app");
+    expect(Object.keys(resource(first, "oci_artifacts_container_repository.function")).sort()).toEqual([
+      "start",
+      "stop",
+    ]);
+    expect(resource(first, "oci_identity_policy.functions_service").statements).toHaveLength(2);
+    expect(resourceList(first, "oci_core_instance.target")).toHaveLength(1);
+    expect(resourceList(first, "oci_ons_notification_topic.alerts")).toHaveLength(1);
+    expect(Object.keys(resource(first, "oci_monitoring_alarm.dead_mans_switch"))).toEqual([]);
+    const o = first.outputs;
+    for (const name of ["start_function_id", "stop_function_id", "management_instance_id", "crontab"])
+      expect(o[name] ?? null, name).toBeNull();
+    expect(o.fn_invoke_commands).toEqual({});
+    expect(o.oci_invoke_commands).toEqual({});
+    expect(o.deploy).toEqual({
+      region: "eu-frankfurt-1",
+      compartment_id: APP_COMPARTMENT,
+      oci_config_file_profile: "DEFAULT",
+      functions_api_url: "https://functions.eu-frankfurt-1.oci.oraclecloud.com",
+      ocir_host: "fra.ocir.io",
+      namespace: "stubnamespace",
+      registry: "fra.ocir.io/stubnamespace/oci-compute-power",
+      application_name: "compute-power-app",
+      images: { "start-compute": null, "stop-compute": null },
+    });
+    // test/scripts/deploy.test.ts's canned `terraform output -json` has the same shape.
+    const fixture = JSON.parse(
+      readFileSync(join(repoRoot, "test/scripts/fixtures/terraform-output-first-install.json"), "utf8"),
+    ) as { deploy: { value: JsonObject } };
+    expect(Object.keys(fixture.deploy.value).sort()).toEqual(
+      Object.keys(asObject(o.deploy, "deploy")).sort(),
+    );
+  });
+
+  it("creates the functions, the management instance and the IAM naming them once both images are known", async () => {
+    const second = await renderTerraform({ ...withoutImages, ...examples, ...release("0.1.0-abc1234") });
+    expect(second.stderr).toBe("");
+    expect(second.code).toBe(0);
+    const functions = resource(second, "oci_functions_function.this");
+    expect(Object.keys(functions).sort()).toEqual(["start", "stop"]);
+    expect(functions.start).toMatchObject({ image: release("0.1.0-abc1234").start_function_image });
+    const startId = text(second.outputs.start_function_id);
+    expect(text(second.outputs.crontab)).toContain(`--function-id ${startId} `);
+    expect(resource(second, "oci_identity_dynamic_group.functions[0]").matching_rule).toContain(startId);
+    expect(resource(second, "oci_identity_dynamic_group.management[0]").matching_rule).toBe(
+      `ANY {instance.id = '${text(second.outputs.management_instance_id)}'}`,
+    );
+    for (const address of ["oci_events_rule.example", "oci_sch_service_connector.queue_example"])
+      expect(resourceList(second, address), address).toHaveLength(1);
+    expect(second.outputs.deploy).toMatchObject({
+      images: {
+        "start-compute": release("0.1.0-abc1234").start_function_image,
+        "stop-compute": release("0.1.0-abc1234").stop_function_image,
+      },
+    });
+  });
+
+  it("moves a later release's images forward without touching the management instance's cloud-init", async () => {
+    const [before, after] = await Promise.all([
+      renderTerraform({ ...withoutImages, ...release("0.1.0-abc1234") }),
+      renderTerraform({ ...withoutImages, ...release("0.2.0-def5678") }),
+    ]);
+    expect([before.code, after.code]).toEqual([0, 0]);
+    expect(resource(after, "oci_functions_function.this").stop).toMatchObject({
+      image: release("0.2.0-def5678").stop_function_image,
+    });
+    // The replacement trigger (the cloud-init hash) and the function OCIDs do not change.
+    expect(resource(after, "terraform_data.management_cloud_init").input).toBe(
+      resource(before, "terraform_data.management_cloud_init").input,
+    );
+    expect(after.outputs.start_function_id).toBe(before.outputs.start_function_id);
+  });
+
+  it("refuses one image without the other, naming both variables", async () => {
+    const result = await renderTerraform({
+      ...withoutImages,
+      start_function_image: release("0.1.0-abc1234").start_function_image,
+    });
+    expect(result.code).not.toBe(0);
+    expect(result.stderr.replace(/\s+/g, " ")).toContain(
+      "start_function_image and stop_function_image go together",
+    );
+  });
+});
+
 describe("cron validation: Terraform and scripts/crontab.sh agree", () => {
   it.each<[string, boolean]>([
     ["0 7 * * 1-5", true],
@@ -485,7 +614,18 @@ describe("terraform/terraform.tfvars.example", () => {
     for (const [name, body] of Object.entries(config.variables)) {
       if (!("default" in body)) expect(values, `required variable ${name} missing`).toHaveProperty(name);
     }
-    const result = await renderTerraform(values);
+    // The first apply: the example sets no image, so no function and no crontab yet.
+    expect(values).not.toHaveProperty("start_function_image");
+    const first = await renderTerraform(values);
+    expect(first.stderr).toBe("");
+    expect(first.code).toBe(0);
+    expect(first.outputs.crontab ?? null).toBeNull();
+    // The apply after scripts/deploy.sh, which adds images.auto.tfvars.json.
+    const result = await renderTerraform({
+      ...values,
+      start_function_image: "fra.ocir.io/ns/oci-compute-power/start-compute:0.1.0-abc1234",
+      stop_function_image: "fra.ocir.io/ns/oci-compute-power/stop-compute:0.1.0-abc1234",
+    });
     expect(result.stderr).toBe("");
     expect(result.code).toBe(0);
     expect(cronEntries(text(result.outputs.crontab)).map((e) => e.tz)).toEqual([
@@ -504,7 +644,7 @@ describe("power_kinds: the least-privilege statements of each kind", () => {
     });
     expect(result.stderr).toBe("");
     expect(result.code).toBe(0);
-    const policy = resource(result, "oci_identity_policy.functions_compute");
+    const policy = resource(result, "oci_identity_policy.functions_compute[0]");
     const allow = (rest: string) =>
       `Allow dynamic-group compute-power-functions to ${rest} in compartment id ${TARGET_COMPARTMENT}`;
     const only = (...permissions: string[]) =>
@@ -538,7 +678,7 @@ describe("power_kinds: the least-privilege statements of each kind", () => {
         power_kinds: kinds,
       });
       expect(result.code).toBe(0);
-      const policy = resource(result, "oci_identity_policy.functions_compute");
+      const policy = resource(result, "oci_identity_policy.functions_compute[0]");
       const granted = (policy.statements as string[]).map((s) => /to (\w+ [\w-]+) in /.exec(s)?.[1]);
       expect(granted.sort()).toEqual([...verbs].sort());
     },
@@ -646,7 +786,7 @@ describe("terraform/ network and targets options", () => {
     expect(message).not.toContain("Invalid index");
     const ok = await renderTerraform({ ...REQUIRED_VARIABLES, availability_domain_number: 1 }, singleAd);
     expect(ok.code, ok.stderr).toBe(0);
-    expect(resource(ok, "oci_core_instance.management").availability_domain).toBe("Uocm:EU-MILAN-1-AD-1");
+    expect(resource(ok, "oci_core_instance.management[0]").availability_domain).toBe("Uocm:EU-MILAN-1-AD-1");
   });
 
   it("creates a private VCN with NAT and service gateways, and a public management subnet by default", async () => {
