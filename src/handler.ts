@@ -14,7 +14,6 @@ import { Guardrail } from "./guardrail.js";
 import { captureConsole, createLogger, type LineSink, type Logger } from "./log.js";
 import { type MetricsConfig, readMetricsConfig } from "./metrics.js";
 import { type MetricsFactory, type MetricsSink, reportMetrics } from "./metrics-post.js";
-import { createOciCompute } from "./oci-compute.js";
 import { type FunctionKind, type PowerRequest, parseRequest } from "./request.js";
 import { type Built, batchResponse, errorResponse, type PowerResponse } from "./response.js";
 import { asPowerError } from "./retry.js";
@@ -43,9 +42,10 @@ export interface HandlerOptions {
 
 export { computeDeadline, DEADLINE_MARGIN_MS, DEFAULT_BUDGET_MS, hardDeadline } from "./deadline.js";
 
-// Loaded with the module, not on the first call: evaluating the SDK takes tens of milliseconds, and
-// at process start that time is spent before the first request's deadline starts running.
-const defaultFactory: ComputeFactory = async (env) => (await createOciCompute(env)).compute;
+const defaultFactory: ComputeFactory = async (env) => {
+  const { createOciCompute } = await import("./oci-compute.js");
+  return (await createOciCompute(env)).compute;
+};
 
 const defaultMetricsFactory: MetricsFactory = async (env) => {
   const { createOciMetrics } = await import("./metrics-post.js");
