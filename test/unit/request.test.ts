@@ -34,6 +34,7 @@ describe("parseRequest: valid bodies", () => {
       timeoutSeconds: undefined,
       dryRun: false,
       ignoreOverrides: false,
+      results: "all",
     });
   });
 
