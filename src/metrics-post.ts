@@ -12,7 +12,7 @@
  * is exactly one log line (no secrets: messages are scrubbed).
  */
 import { request as httpRequest, type IncomingMessage } from "node:http";
-import { DefaultRequestSigner, isRegionProvider } from "oci-common";
+import { DefaultRequestSigner } from "oci-common";
 import { sharedAuthProvider } from "./auth.js";
 import type { Clock } from "./clock.js";
 import type { Env } from "./config.js";
@@ -64,8 +64,7 @@ export function monitoringEndpoint(env: Env, region: string, realmDomain: string
 
 /** The OCI adapter: a signed PostMetricData to the telemetry-ingestion endpoint. */
 export async function createOciMetrics(env: Env): Promise<MetricsSink> {
-  const { provider } = await sharedAuthProvider(env);
-  const region = isRegionProvider(provider) ? provider.getRegion() : undefined;
+  const { provider, region } = await sharedAuthProvider(env);
   const regionId = region?.regionId ?? "";
   const base = monitoringEndpoint(env, regionId, region?.realm?.secondLevelDomain);
   let ownCompartmentId: string | undefined;

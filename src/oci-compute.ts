@@ -532,11 +532,11 @@ function regionPort(
 export async function createOciCompute(
   env: Env,
 ): Promise<{ compute: ComputePort & ShapesPort; regional: RegionalCompute; authMode: string }> {
-  const { provider, mode } = await sharedAuthProvider(env);
-  const compute = regionPort(provider, mode, env, undefined);
+  const { provider, mode, region } = await sharedAuthProvider(env);
+  const compute = regionPort(provider, mode, env, region);
   const { createRegionalCompute } = await import("./oci-regions.js");
   const regional = createRegionalCompute(
-    { provider, mode, env, makePort: (region) => regionPort(provider, mode, env, region) },
+    { provider, mode, env, home: region, makePort: (r) => regionPort(provider, mode, env, r) },
     compute,
   );
   return { compute, regional, authMode: mode };

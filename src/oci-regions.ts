@@ -6,7 +6,7 @@
  * metadata service, so an unknown key costs no call.
  */
 import type { AuthenticationDetailsProvider } from "oci-common";
-import { isRegionProvider, Region } from "oci-common";
+import { Region } from "oci-common";
 import type { ComputePort } from "./compute.js";
 import type { AuthMode, Env } from "./config.js";
 import { configuredEndpoint } from "./endpoints.js";
@@ -18,6 +18,8 @@ export interface RegionalContext {
   provider: AuthenticationDetailsProvider;
   mode: AuthMode;
   env: Env;
+  /** The credentials' region (auth.ts); undefined: none known. */
+  home: Region | undefined;
   /** The port of one region (the caller builds its clients for that SDK region). */
   makePort: (region: Region) => ComputePort;
 }
@@ -34,9 +36,8 @@ export function regionOfSegment(realm: string, segment: string): string | undefi
   return match?.regionId;
 }
 
-/** The home region: the credentials' region (resource principal region, config file region, metadata). */
-export function homeRegionOf(provider: AuthenticationDetailsProvider): Region {
-  const region = isRegionProvider(provider) ? provider.getRegion() : undefined;
+/** The home region: the credentials' region (resource principal, config file, instance metadata). */
+export function homeRegionOf(region: Region | undefined): Region {
   if (!region) {
     throw new PowerError(
       "InvalidConfiguration",
@@ -89,7 +90,7 @@ async function listSubscriptions(c: RegionalContext, home: Region, signal: Abort
 }
 
 export function createRegionalCompute(c: RegionalContext, home: ComputePort): RegionalCompute {
-  const homeRegion = homeRegionOf(c.provider);
+  const homeRegion = homeRegionOf(c.home);
   const ports = new Map<string, ComputePort>([[homeRegion.regionId, home]]);
   return {
     homeRegion: homeRegion.regionId,
