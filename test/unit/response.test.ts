@@ -49,7 +49,7 @@ describe("region errors", () => {
   it("make an otherwise good answer not ok (502), named in the message and listed", () => {
     const good = batchResponse("START", false, [result(1, "changed")]);
     expect(good.body.ok).toBe(true);
-    const error = { code: "NotAuthorizedOrNotFound", message: "404", status: 404 };
+    const error = { code: "NotAuthorizedOrNotFound" as const, message: "404", status: 404 };
     const built = withRegionErrors(good, [{ region: "us-phoenix-1", error }]);
     expect(built.gatewayStatus).toBe(502);
     expect(built.body).toMatchObject({
