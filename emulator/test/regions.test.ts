@@ -221,7 +221,7 @@ describe("ListRegionSubscriptions", () => {
 });
 
 describe("other services under a region prefix", () => {
-  it("instance pools through ComputeManagementClient at ${url}/us-phoenix-1", async () => {
+  it("instance pools through ComputeManagementClient at <url>/us-phoenix-1", async () => {
     const [pool] = await emu.admin
       .forRegion(PHX)
       .putInstancePools([{ compartmentId: COMPARTMENT_A, lifecycleState: "STOPPED", size: 1 }]);
@@ -235,7 +235,7 @@ describe("other services under a region prefix", () => {
     expect(err.statusCode).toBe(404);
   });
 
-  it("container instances through ContainerInstanceClient at ${url}/eu-frankfurt-1, work requests keyed fra", async () => {
+  it("container instances through ContainerInstanceClient at <url>/eu-frankfurt-1, work requests keyed fra", async () => {
     const fraAdmin = emu.admin.forRegion(FRA);
     const [one] = await fraAdmin.putContainerInstances([
       { compartmentId: COMPARTMENT_A, lifecycleState: "INACTIVE" },
@@ -278,7 +278,7 @@ describe("Monitoring under a region prefix", () => {
 });
 
 describe("Functions with several regions", () => {
-  it("a function the emulator runs gets OCI_ENDPOINT_TEMPLATE = ${url}/{region}", async () => {
+  it("a function the emulator runs gets OCI_ENDPOINT_TEMPLATE = <url>/{region}", async () => {
     const id = "ocid1.fnfunc.oc1.iad.aaaaregionsecho";
     await emu.admin.registerFunctions([
       { id, displayName: "echo", bundle: "emulator/test/fixtures/echo-fn/func.js" },
