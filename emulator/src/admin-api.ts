@@ -17,6 +17,7 @@ import type { NodePools } from "./node-pools.js";
 import { isOcid, newOcid } from "./ocid.js";
 import type { InstanceIdentities } from "./principals.js";
 import { mintResourcePrincipal } from "./principals.js";
+import { ocidIn } from "./regions.js";
 import { parseShapes, type ShapeJson } from "./shapes.js";
 import type { ResourceJson, TrackedStore } from "./tracked.js";
 
@@ -246,7 +247,7 @@ async function resourcePrincipal(emu: AdminTarget, b: Record<string, unknown>) {
 }
 
 async function instancePrincipal(emu: AdminTarget, b: Record<string, unknown>) {
-  const instanceId = optionalString(b.instanceId, "instanceId") ?? newOcid("instance");
+  const instanceId = optionalString(b.instanceId, "instanceId") ?? ocidIn(emu.region, "instance");
   if (!isOcid(instanceId)) throw invalidParameter("instanceId must be an OCID.");
   const known = emu.store.get(instanceId, Date.now());
   const compartmentId =

@@ -64,7 +64,7 @@ export class CallLog {
       s = emptyStats();
       this.#stats.set(record.region, s);
     }
-    count(s, record.status, record.operation, record.principal, 1);
+    count(s, record);
     return record;
   }
 
@@ -102,21 +102,23 @@ export class CallLog {
     const total = emptyStats();
     for (const s of this.#stats.values()) {
       total.total += s.total;
-      for (const [k, n] of Object.entries(s.byStatus)) total.byStatus[k] = (total.byStatus[k] ?? 0) + n;
-      for (const [k, n] of Object.entries(s.byOperation))
-        total.byOperation[k] = (total.byOperation[k] ?? 0) + n;
-      for (const [k, n] of Object.entries(s.byPrincipal))
-        total.byPrincipal[k] = (total.byPrincipal[k] ?? 0) + n;
+      addAll(total.byStatus, s.byStatus);
+      addAll(total.byOperation, s.byOperation);
+      addAll(total.byPrincipal, s.byPrincipal);
     }
     return total;
   }
 }
 
-function count(s: CallStats, status: number, operation: string, principal: string, n: number): void {
-  s.total += n;
-  s.byStatus[String(status)] = (s.byStatus[String(status)] ?? 0) + n;
-  s.byOperation[operation] = (s.byOperation[operation] ?? 0) + n;
-  s.byPrincipal[principal] = (s.byPrincipal[principal] ?? 0) + n;
+function count(s: CallStats, record: CallRecord): void {
+  s.total += 1;
+  addAll(s.byStatus, { [String(record.status)]: 1 });
+  addAll(s.byOperation, { [record.operation]: 1 });
+  addAll(s.byPrincipal, { [record.principal]: 1 });
+}
+
+function addAll(into: Record<string, number>, from: Record<string, number>): void {
+  for (const [key, n] of Object.entries(from)) into[key] = (into[key] ?? 0) + n;
 }
 
 function emptyStats(): CallStats {
