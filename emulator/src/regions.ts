@@ -38,6 +38,9 @@ function regions(): ReadonlyMap<string, RegionInfo> {
 
 /** The region by name, or a 400 naming it (`where` says which input held it). */
 export function regionInfo(name: unknown, where = "region"): RegionInfo {
+  if (name === undefined || name === null || name === "") {
+    throw invalidParameter(`${where} is required: a region name such as us-phoenix-1.`);
+  }
   const found = typeof name === "string" ? regions().get(name) : undefined;
   if (!found) {
     throw invalidParameter(

@@ -304,6 +304,11 @@ describe("admin API per region", () => {
     expect(bad).toBeInstanceOf(EmulatorAdminError);
     expect((bad as EmulatorAdminError).status).toBe(400);
     expect((bad as EmulatorAdminError).message).toContain("xx-nowhere-1");
+    const res = await fetch(`${emu.url}/_emulator/regions`, { method: "POST", body: "{}" });
+    expect([res.status, ((await res.json()) as { message: string }).message]).toEqual([
+      400,
+      "region is required: a region name such as us-phoenix-1.",
+    ]);
   });
 
   it("an unknown region in the state file is refused naming it", async () => {
