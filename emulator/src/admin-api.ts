@@ -17,6 +17,7 @@ import type { NodePools } from "./node-pools.js";
 import { isOcid, newOcid } from "./ocid.js";
 import type { InstanceIdentities } from "./principals.js";
 import { mintResourcePrincipal } from "./principals.js";
+import { ocidIn } from "./regions.js";
 import { parseShapes, type ShapeJson } from "./shapes.js";
 import type { ResourceJson, TrackedStore } from "./tracked.js";
 
@@ -42,16 +43,20 @@ function optionalString(v: unknown, name: string): string | undefined {
 }
 
 /**
- * What the admin API needs from the emulator. Declared here (the Emulator class satisfies it) so
- * that admin-api.ts does not import emulator.ts, which imports this file.
+ * What the admin API acts on: one served region's parts (its instances, faults, kinds, shapes) and
+ * the shared rest. Declared here (the emulator builds one per request) so that admin-api.ts does not
+ * import emulator.ts, which imports this file.
  */
 export interface AdminTarget {
+  /** The region the request addressed (the default one when unprefixed). */
   readonly region: string;
   readonly tenancyId: string;
   readonly timings: Timings;
   readonly store: InstanceStore;
   readonly faults: FaultInjector;
   readonly calls: CallLog;
+  /** Calls, stats and their deletion concern this region only; undefined: every region. */
+  readonly callsRegion: string | undefined;
   readonly auth: Authenticator;
   readonly identities: InstanceIdentities;
   readonly functions: FunctionsService;
@@ -63,6 +68,9 @@ export interface AdminTarget {
   shapes: ShapeJson[];
   planContext(instanceId: string): ActionPlanContext;
   snapshot(): EmulatorState & { timings: Timings };
+  regions(): { default: string; regions: Array<{ name: string; key: string }> };
+  /** Serve (or reseed) a region from state-file fields; a 400 names an unknown region. */
+  addRegion(name: unknown, state: Record<string, unknown>): { name: string; key: string };
 }
 
 /** Durations and the time scale must be finite and not negative (start state and admin updates). */
@@ -75,6 +83,70 @@ export function validateTimings(t: Timings): void {
   }
 }
 
+/** What one admin route gets: the target, the query and the body (parsed on demand). */
+interface AdminRequest {
+  emu: AdminTarget;
+  query: URLSearchParams;
+  json: () => Record<string, unknown>;
+}
+
+type AdminRoute = (r: AdminRequest) => AdminAnswer | Promise<AdminAnswer>;
+
+/** Exact routes by `METHOD /path` (trailing slashes ignored); the id-carrying ones follow in handleAdmin. */
+const ROUTES: Record<string, AdminRoute> = {
+  "GET /_emulator/health": () => ok({ ok: true }),
+  "GET /_emulator/state": ({ emu }) => ok(emu.snapshot()),
+  "GET /_emulator/regions": ({ emu }) => ok(emu.regions()),
+  "POST /_emulator/regions": ({ emu, json }) => {
+    const { region, ...state } = json();
+    return ok(emu.addRegion(region, state));
+  },
+  "GET /_emulator/instances": ({ emu }) => ok({ instances: emu.store.all(Date.now()) }),
+  "POST /_emulator/instances": ({ emu, json }) => {
+    const input = json().instances;
+    if (!Array.isArray(input)) throw invalidParameter("instances must be a list.");
+    return ok({ instances: emu.store.upsert(input as Array<Partial<InstanceJson>>, emu.planContext("")) });
+  },
+  "POST /_emulator/api-keys": ({ emu, json }) => ok(addApiKey(emu, json())),
+  "POST /_emulator/api-keys/generate": async ({ emu, json }) => ok(await generateApiKey(emu, json())),
+  "POST /_emulator/principals/resource": async ({ emu, json }) => ok(await resourcePrincipal(emu, json())),
+  "POST /_emulator/principals/instance": async ({ emu, json }) => ok(await instancePrincipal(emu, json())),
+  "PUT /_emulator/faults": ({ emu, json }) => {
+    emu.faults.set(parseFaults(json()));
+    return ok(emu.faults.current);
+  },
+  "GET /_emulator/faults": ({ emu }) => ok(emu.faults.current),
+  "GET /_emulator/timings": ({ emu }) => ok(emu.timings),
+  "PUT /_emulator/timings": ({ emu, json }) => ok(setTimings(emu, json())),
+  "GET /_emulator/calls": ({ emu, query }) => {
+    const since = Number(query.get("since") ?? 0);
+    if (!Number.isFinite(since)) throw invalidParameter("since must be a number.");
+    return ok(emu.calls.since(since, emu.callsRegion));
+  },
+  "DELETE /_emulator/calls": ({ emu }) => {
+    emu.calls.clear(emu.callsRegion);
+    return ok({ ok: true });
+  },
+  "GET /_emulator/stats": ({ emu }) => ok(emu.calls.stats(emu.callsRegion)),
+  "GET /_emulator/applications": ({ emu }) => ok({ applications: emu.functions.applications.all() }),
+  "POST /_emulator/applications": ({ emu, json }) => {
+    const input = json().applications;
+    if (!Array.isArray(input)) throw invalidParameter("applications must be a list.");
+    return ok({ applications: emu.functions.registerApplications(input) });
+  },
+  "GET /_emulator/shapes": ({ emu }) => ok({ shapes: emu.shapes }),
+  "PUT /_emulator/shapes": ({ emu, json }) => {
+    emu.shapes = parseShapes(json().shapes);
+    return ok({ shapes: emu.shapes });
+  },
+  "GET /_emulator/functions": ({ emu }) => ok({ functions: emu.functions.list() }),
+  "POST /_emulator/functions": ({ emu, json }) => {
+    const input = json().functions;
+    if (!Array.isArray(input)) throw invalidParameter("functions must be a list.");
+    return ok({ functions: emu.functions.register(input) });
+  },
+};
+
 export async function handleAdmin(
   emu: AdminTarget,
   method: string,
@@ -83,168 +155,8 @@ export async function handleAdmin(
   body: Buffer,
 ): Promise<AdminAnswer> {
   const json = () => (body.length === 0 ? {} : parseJsonObject(body));
-  const route = `${method} ${path.replace(/\/+$/, "")}`;
-  switch (route) {
-    case "GET /_emulator/health":
-      return ok({ ok: true });
-    case "GET /_emulator/state":
-      return ok(emu.snapshot());
-    case "GET /_emulator/instances":
-      return ok({ instances: emu.store.all(Date.now()) });
-    case "POST /_emulator/instances": {
-      const input = json().instances;
-      if (!Array.isArray(input)) throw invalidParameter("instances must be a list.");
-      return ok({ instances: emu.store.upsert(input as Array<Partial<InstanceJson>>, emu.planContext("")) });
-    }
-    case "POST /_emulator/api-keys": {
-      const b = json();
-      if (typeof b.keyId !== "string" || b.keyId.split("/").length !== 3) {
-        throw invalidParameter("keyId must be tenancy/user/fingerprint.");
-      }
-      if (typeof b.publicKeyPem !== "string") throw invalidParameter("publicKeyPem is required.");
-      try {
-        createPublicKey(b.publicKeyPem);
-      } catch {
-        throw invalidParameter("publicKeyPem is not a PEM public key.");
-      }
-      const compartments = optionalStringArray(b.compartments, "compartments");
-      const key = { keyId: b.keyId, publicKeyPem: b.publicKeyPem, ...(compartments ? { compartments } : {}) };
-      emu.auth.registerApiKey(key);
-      return ok(key);
-    }
-    case "POST /_emulator/api-keys/generate": {
-      // Convenience for tests and local runs: a fresh key pair, registered, private key returned.
-      const b = json();
-      const tenancyId = optionalString(b.tenancyId, "tenancyId") ?? emu.tenancyId;
-      const userId = optionalString(b.userId, "userId") ?? newOcid("user");
-      const compartments = optionalStringArray(b.compartments, "compartments");
-      const pair = await newRsaKeyPair();
-      const fingerprint = fingerprintOf(pair.publicKeyPem);
-      const keyId = `${tenancyId}/${userId}/${fingerprint}`;
-      emu.auth.registerApiKey({
-        keyId,
-        publicKeyPem: pair.publicKeyPem,
-        ...(compartments ? { compartments } : {}),
-      });
-      return ok({
-        keyId,
-        tenancyId,
-        userId,
-        fingerprint,
-        region: emu.region,
-        publicKeyPem: pair.publicKeyPem,
-        privateKeyPem: pair.privateKeyPem,
-        ...(compartments ? { compartments } : {}),
-      });
-    }
-    case "POST /_emulator/principals/resource": {
-      const b = json();
-      const compartmentId = optionalString(b.compartmentId, "compartmentId");
-      if (!compartmentId || !isOcid(compartmentId)) throw invalidParameter("compartmentId must be an OCID.");
-      const ttl = b.ttlSeconds;
-      if (ttl !== undefined && (typeof ttl !== "number" || !Number.isFinite(ttl))) {
-        throw invalidParameter("ttlSeconds must be a number.");
-      }
-      const tenancyId = optionalString(b.tenancyId, "tenancyId");
-      const region = optionalString(b.region, "region");
-      const principalId = optionalString(b.principalId, "principalId");
-      const compartments = optionalStringArray(b.compartments, "compartments");
-      return ok(
-        await mintResourcePrincipal(
-          emu.auth,
-          {
-            compartmentId,
-            ...(tenancyId ? { tenancyId } : {}),
-            ...(region ? { region } : {}),
-            ...(principalId ? { principalId } : {}),
-            ...(compartments ? { compartments } : {}),
-            ...(typeof ttl === "number" ? { ttlSeconds: ttl } : {}),
-          },
-          { tenancyId: emu.tenancyId, region: emu.region },
-        ),
-      );
-    }
-    case "POST /_emulator/principals/instance": {
-      const b = json();
-      const instanceId = optionalString(b.instanceId, "instanceId") ?? newOcid("instance");
-      if (!isOcid(instanceId)) throw invalidParameter("instanceId must be an OCID.");
-      const known = emu.store.get(instanceId, Date.now());
-      const compartmentId =
-        optionalString(b.compartmentId, "compartmentId") ?? known?.instance.compartmentId ?? emu.tenancyId;
-      const tenancyId = optionalString(b.tenancyId, "tenancyId") ?? emu.tenancyId;
-      const compartments = optionalStringArray(b.compartments, "compartments");
-      await emu.identities.issue(instanceId, compartmentId, tenancyId, compartments);
-      return ok({
-        principalId: instanceId,
-        tenancyId,
-        compartmentId,
-        metadataBaseUrl: `${emu.url}/opc/v2/`,
-        federationEndpoint: emu.url,
-      });
-    }
-    case "PUT /_emulator/faults":
-      emu.faults.set(parseFaults(json()));
-      return ok(emu.faults.current);
-    case "GET /_emulator/faults":
-      return ok(emu.faults.current);
-    case "GET /_emulator/timings":
-      return ok(emu.timings);
-    case "PUT /_emulator/timings": {
-      const b = json();
-      const next: Timings = structuredClone(emu.timings);
-      if (b.timeScale !== undefined) {
-        if (typeof b.timeScale !== "number") throw invalidParameter("timeScale must be a number.");
-        next.timeScale = b.timeScale;
-      }
-      if (b.durationsMs !== undefined) {
-        const d = b.durationsMs;
-        if (d === null || typeof d !== "object" || Array.isArray(d))
-          throw invalidParameter("durationsMs must be an object.");
-        for (const [k, v] of Object.entries(d)) {
-          if (!INSTANCE_ACTIONS.includes(k as (typeof INSTANCE_ACTIONS)[number])) {
-            throw invalidParameter(`Unknown durationsMs key: ${k}`);
-          }
-          if (typeof v !== "number") throw invalidParameter(`durationsMs.${k} must be a number.`);
-          next.durationsMs[k as (typeof INSTANCE_ACTIONS)[number]] = v;
-        }
-      }
-      validateTimings(next);
-      emu.timings.timeScale = next.timeScale;
-      emu.timings.durationsMs = next.durationsMs;
-      return ok(emu.timings);
-    }
-    case "GET /_emulator/calls": {
-      const since = Number(query.get("since") ?? 0);
-      if (!Number.isFinite(since)) throw invalidParameter("since must be a number.");
-      return ok(emu.calls.since(since));
-    }
-    case "DELETE /_emulator/calls":
-      emu.calls.clear();
-      return ok({ ok: true });
-    case "GET /_emulator/stats":
-      return ok(emu.calls.stats);
-    case "GET /_emulator/applications":
-      return ok({ applications: emu.functions.applications.all() });
-    case "POST /_emulator/applications": {
-      const input = json().applications;
-      if (!Array.isArray(input)) throw invalidParameter("applications must be a list.");
-      return ok({ applications: emu.functions.registerApplications(input) });
-    }
-    case "GET /_emulator/shapes":
-      return ok({ shapes: emu.shapes });
-    case "PUT /_emulator/shapes":
-      emu.shapes = parseShapes(json().shapes);
-      return ok({ shapes: emu.shapes });
-    case "GET /_emulator/functions":
-      return ok({ functions: emu.functions.list() });
-    case "POST /_emulator/functions": {
-      const input = json().functions;
-      if (!Array.isArray(input)) throw invalidParameter("functions must be a list.");
-      return ok({ functions: emu.functions.register(input) });
-    }
-    default:
-      break;
-  }
+  const route = ROUTES[`${method} ${path.replace(/\/+$/, "")}`];
+  if (route) return await route({ emu, query, json });
   const kinds = kindAdmin(emu, method, path, json);
   if (kinds) return kinds;
   const out = /^\/_emulator\/functions\/([^/]+)\/output$/.exec(path);
@@ -266,6 +178,114 @@ export async function handleAdmin(
     }
   }
   throw new OciHttpError(404, "NotFound", `No admin route ${method} ${path}.`);
+}
+
+function addApiKey(emu: AdminTarget, b: Record<string, unknown>) {
+  if (typeof b.keyId !== "string" || b.keyId.split("/").length !== 3) {
+    throw invalidParameter("keyId must be tenancy/user/fingerprint.");
+  }
+  if (typeof b.publicKeyPem !== "string") throw invalidParameter("publicKeyPem is required.");
+  try {
+    createPublicKey(b.publicKeyPem);
+  } catch {
+    throw invalidParameter("publicKeyPem is not a PEM public key.");
+  }
+  const compartments = optionalStringArray(b.compartments, "compartments");
+  const key = { keyId: b.keyId, publicKeyPem: b.publicKeyPem, ...(compartments ? { compartments } : {}) };
+  emu.auth.registerApiKey(key);
+  return key;
+}
+
+/** Convenience for tests and local runs: a fresh key pair, registered, private key returned. */
+async function generateApiKey(emu: AdminTarget, b: Record<string, unknown>) {
+  const tenancyId = optionalString(b.tenancyId, "tenancyId") ?? emu.tenancyId;
+  const userId = optionalString(b.userId, "userId") ?? newOcid("user");
+  const compartments = optionalStringArray(b.compartments, "compartments");
+  const pair = await newRsaKeyPair();
+  const fingerprint = fingerprintOf(pair.publicKeyPem);
+  const keyId = `${tenancyId}/${userId}/${fingerprint}`;
+  emu.auth.registerApiKey({
+    keyId,
+    publicKeyPem: pair.publicKeyPem,
+    ...(compartments ? { compartments } : {}),
+  });
+  return {
+    keyId,
+    tenancyId,
+    userId,
+    fingerprint,
+    region: emu.region,
+    publicKeyPem: pair.publicKeyPem,
+    privateKeyPem: pair.privateKeyPem,
+    ...(compartments ? { compartments } : {}),
+  };
+}
+
+async function resourcePrincipal(emu: AdminTarget, b: Record<string, unknown>) {
+  const compartmentId = optionalString(b.compartmentId, "compartmentId");
+  if (!compartmentId || !isOcid(compartmentId)) throw invalidParameter("compartmentId must be an OCID.");
+  const ttl = b.ttlSeconds;
+  if (ttl !== undefined && (typeof ttl !== "number" || !Number.isFinite(ttl))) {
+    throw invalidParameter("ttlSeconds must be a number.");
+  }
+  const tenancyId = optionalString(b.tenancyId, "tenancyId");
+  const region = optionalString(b.region, "region");
+  const principalId = optionalString(b.principalId, "principalId");
+  const compartments = optionalStringArray(b.compartments, "compartments");
+  return await mintResourcePrincipal(
+    emu.auth,
+    {
+      compartmentId,
+      ...(tenancyId ? { tenancyId } : {}),
+      ...(region ? { region } : {}),
+      ...(principalId ? { principalId } : {}),
+      ...(compartments ? { compartments } : {}),
+      ...(typeof ttl === "number" ? { ttlSeconds: ttl } : {}),
+    },
+    { tenancyId: emu.tenancyId, region: emu.region },
+  );
+}
+
+async function instancePrincipal(emu: AdminTarget, b: Record<string, unknown>) {
+  const instanceId = optionalString(b.instanceId, "instanceId") ?? ocidIn(emu.region, "instance");
+  if (!isOcid(instanceId)) throw invalidParameter("instanceId must be an OCID.");
+  const known = emu.store.get(instanceId, Date.now());
+  const compartmentId =
+    optionalString(b.compartmentId, "compartmentId") ?? known?.instance.compartmentId ?? emu.tenancyId;
+  const tenancyId = optionalString(b.tenancyId, "tenancyId") ?? emu.tenancyId;
+  const compartments = optionalStringArray(b.compartments, "compartments");
+  await emu.identities.issue(instanceId, compartmentId, tenancyId, compartments);
+  return {
+    principalId: instanceId,
+    tenancyId,
+    compartmentId,
+    metadataBaseUrl: `${emu.url}/opc/v2/`,
+    federationEndpoint: emu.url,
+  };
+}
+
+function setTimings(emu: AdminTarget, b: Record<string, unknown>): Timings {
+  const next: Timings = structuredClone(emu.timings);
+  if (b.timeScale !== undefined) {
+    if (typeof b.timeScale !== "number") throw invalidParameter("timeScale must be a number.");
+    next.timeScale = b.timeScale;
+  }
+  if (b.durationsMs !== undefined) {
+    const d = b.durationsMs;
+    if (d === null || typeof d !== "object" || Array.isArray(d))
+      throw invalidParameter("durationsMs must be an object.");
+    for (const [k, v] of Object.entries(d)) {
+      if (!INSTANCE_ACTIONS.includes(k as (typeof INSTANCE_ACTIONS)[number])) {
+        throw invalidParameter(`Unknown durationsMs key: ${k}`);
+      }
+      if (typeof v !== "number") throw invalidParameter(`durationsMs.${k} must be a number.`);
+      next.durationsMs[k as (typeof INSTANCE_ACTIONS)[number]] = v;
+    }
+  }
+  validateTimings(next);
+  emu.timings.timeScale = next.timeScale;
+  emu.timings.durationsMs = next.durationsMs;
+  return emu.timings;
 }
 
 interface KindAdmin {

@@ -45,6 +45,16 @@ export type {
   Timings,
 } from "./model.js";
 
+/** What `addRegion` seeds: the state file's region fields, loosely typed (the emulator validates them). */
+export interface RegionStateInput {
+  instances?: ReadonlyArray<InstanceInput>;
+  faults?: Faults;
+  instancePools?: ReadonlyArray<KindInput>;
+  nodePools?: ReadonlyArray<KindInput>;
+  containerInstances?: ReadonlyArray<KindInput>;
+  shapes?: ShapeJson[];
+}
+
 export type InstanceWithHistory = InstanceJson & { stateHistory: StateChange[] };
 
 /**
@@ -112,7 +122,19 @@ export type StateSnapshot = Required<Pick<EmulatorState, "region" | "tenancyId" 
   containerInstances: ContainerInstanceJson[];
   applications: ApplicationJson[];
   shapes: ShapeJson[];
+  /** Every served region but the default one, by name. */
+  regions: Record<string, RegionSnapshot>;
 };
+
+/** One non-default region's part of the snapshot. */
+export interface RegionSnapshot {
+  faults: Faults;
+  instances: InstanceJson[];
+  instancePools: InstancePoolView[];
+  nodePools: NodePoolJson[];
+  containerInstances: ContainerInstanceJson[];
+  shapes: ShapeJson[];
+}
 
 export class EmulatorAdminError extends Error {
   override readonly name = "EmulatorAdminError";
@@ -125,15 +147,56 @@ export class EmulatorAdminError extends Error {
   }
 }
 
-export class EmulatorAdmin {
-  readonly baseUrl: string;
+/** `GET /_emulator/regions`: the default region and every served one with its OCID key (`phx`). */
+export interface RegionsView {
+  default: string;
+  regions: Array<{ name: string; key: string }>;
+}
 
-  constructor(baseUrl: string) {
+/** Identity's `RegionSubscription`, as ListRegionSubscriptions answers it. */
+export type { RegionSubscriptionJson } from "./identity-api.js";
+/** A region's own state (the state file's `regions.<name>`): the default region's are the top-level fields. */
+export type { RegionState } from "./model.js";
+
+export class EmulatorAdmin {
+  /** The emulator's URL (`http://127.0.0.1:PORT`), without any region prefix. */
+  readonly baseUrl: string;
+  /** The region this client's region-scoped routes act on; undefined: the default region (and all calls). */
+  readonly region: string | undefined;
+
+  constructor(baseUrl: string, region?: string) {
     this.baseUrl = baseUrl.replace(/\/+$/, "");
+    this.region = region;
+  }
+
+  /**
+   * The same API under `/<region>/_emulator`: instances, faults, shapes, kinds and work requests are
+   * that region's; calls and stats only that region's; keys, principals, functions and timings shared.
+   */
+  forRegion(region: string): EmulatorAdmin {
+    return new EmulatorAdmin(this.baseUrl, region);
+  }
+
+  regions(): Promise<RegionsView> {
+    return this.#call("GET", "/regions");
+  }
+
+  /** Serve `region` (or reseed it: its instances, faults, kinds and shapes are replaced by `state`). */
+  addRegion(region: string, state: RegionStateInput = {}): Promise<{ name: string; key: string }> {
+    return this.#call("POST", "/regions", { ...state, region });
+  }
+
+  /** ListRegionSubscriptions answers `status` (400, 404, 429, 500, 503) for every call, or the next `count`; `{}` clears. */
+  setIdentityFault(fault: {
+    status?: number;
+    count?: number;
+  }): Promise<{ status?: number; remaining?: number }> {
+    return this.#call("PUT", "/identity/faults", fault);
   }
 
   async #call<T>(method: string, path: string, body?: unknown): Promise<T> {
-    const res = await fetch(`${this.baseUrl}/_emulator${path}`, {
+    const prefix = this.region === undefined ? "" : `/${encodeURIComponent(this.region)}`;
+    const res = await fetch(`${this.baseUrl}${prefix}/_emulator${path}`, {
       method,
       headers: body === undefined ? {} : { "content-type": "application/json" },
       ...(body === undefined ? {} : { body: JSON.stringify(body) }),

@@ -1,20 +1,23 @@
 /**
- * `npm run emulator -- --port 0 [--state file.json] [--time-scale x]`
- * Prints one JSON line `{"url", "port", "region", "tenancyId"}` first, then serves until SIGINT/SIGTERM.
+ * `npm run emulator -- --port 0 [--state file.json] [--time-scale x] [--regions us-ashburn-1,us-phoenix-1]`
+ * Prints one JSON line `{"url", "port", "region", "regions", "tenancyId"}` first, then serves until
+ * SIGINT/SIGTERM. `--regions` adds served regions (each under `/<name>`) to the state's.
  */
 import { readFile } from "node:fs/promises";
 import { parseArgs } from "node:util";
+import { OciHttpError } from "./errors.js";
 import { startEmulator } from "./index.js";
 import type { EmulatorState } from "./model.js";
 
 async function main(): Promise<number> {
-  let values: { port?: string; state?: string; "time-scale"?: string; help?: boolean };
+  let values: { port?: string; state?: string; "time-scale"?: string; regions?: string; help?: boolean };
   try {
     ({ values } = parseArgs({
       options: {
         port: { type: "string" },
         state: { type: "string" },
         "time-scale": { type: "string" },
+        regions: { type: "string" },
         help: { type: "boolean", short: "h" },
       },
       strict: true,
@@ -24,7 +27,9 @@ async function main(): Promise<number> {
     return 2;
   }
   if (values.help) {
-    process.stdout.write("usage: emulator [--port N (0 = any)] [--state file.json] [--time-scale x]\n");
+    process.stdout.write(
+      "usage: emulator [--port N (0 = any)] [--state file.json] [--time-scale x] [--regions name,name...]\n",
+    );
     return 0;
   }
   const port = Number(values.port ?? 0);
@@ -51,9 +56,22 @@ async function main(): Promise<number> {
       return 2;
     }
   }
-  const emu = await startEmulator({ port, state, ...(timeScale !== undefined ? { timeScale } : {}) });
+  const regions = (values.regions ?? "")
+    .split(",")
+    .map((r) => r.trim())
+    .filter(Boolean);
+  let emu: Awaited<ReturnType<typeof startEmulator>>;
+  try {
+    emu = await startEmulator({ port, state, regions, ...(timeScale !== undefined ? { timeScale } : {}) });
+  } catch (e) {
+    // A bad state file or an unknown region name: say which, exit 2 like any other bad input.
+    if (!(e instanceof OciHttpError)) throw e;
+    process.stderr.write(`${e.message}\n`);
+    return 2;
+  }
+  const { url, port: listening, region, tenancyId } = emu;
   process.stdout.write(
-    `${JSON.stringify({ url: emu.url, port: emu.port, region: emu.region, tenancyId: emu.tenancyId })}\n`,
+    `${JSON.stringify({ url, port: listening, region, regions: emu.regions, tenancyId })}\n`,
   );
   await new Promise<void>((resolve) => {
     const stop = () => resolve();

@@ -6,7 +6,7 @@
  * and its work request fails, which is how OCI reports a start it could not place.
  */
 
-import { newOcid } from "./ocid.js";
+import { availabilityDomainIn, fixedOcidIn, ocidIn } from "./regions.js";
 import {
   durationFor,
   RetryCache,
@@ -71,10 +71,12 @@ const SETTLES: Record<string, { state: string; action: "START" | "STOP" }> = {
 
 export class ContainerInstances implements Service {
   readonly store = new TrackedStore<ContainerInstanceJson>("container instance");
-  readonly workRequests = new WorkRequests("computecontainerinstanceworkrequest");
+  readonly workRequests: WorkRequests;
   readonly #retries = new RetryCache();
 
-  constructor(private readonly env: ServiceEnv) {}
+  constructor(private readonly env: ServiceEnv) {
+    this.workRequests = new WorkRequests("computecontainerinstanceworkrequest", env.region);
+  }
 
   upsert(seeds: readonly unknown[], now: number): ContainerInstanceJson[] {
     return seeds.map((input) => {
@@ -193,7 +195,7 @@ export class ContainerInstances implements Service {
   }
 
   #withDefaults(seed: Partial<ContainerInstanceJson>, now: number): ContainerInstanceJson {
-    const id = seed.id ?? newOcid("computecontainerinstance");
+    const id = seed.id ?? ocidIn(this.env.region, "computecontainerinstance");
     const time = new Date(now).toISOString();
     return {
       faultDomain: "FAULT-DOMAIN-1",
@@ -204,7 +206,10 @@ export class ContainerInstances implements Service {
         networkingBandwidthInGbps: 1,
       },
       containers: [
-        { containerId: `ocid1.computecontainer.oc1.iad.emulator${this.store.nextSeq}`, displayName: "app" },
+        {
+          containerId: fixedOcidIn(this.env.region, "computecontainer", `emulator${this.store.nextSeq}`),
+          displayName: "app",
+        },
       ],
       vnics: [],
       containerRestartPolicy: "ALWAYS",
@@ -214,7 +219,7 @@ export class ContainerInstances implements Service {
       id,
       compartmentId: seed.compartmentId ?? this.env.tenancyId,
       displayName: seed.displayName ?? `container-instance-${this.store.nextSeq}`,
-      availabilityDomain: seed.availabilityDomain ?? "Uocm:US-ASHBURN-AD-1",
+      availabilityDomain: seed.availabilityDomain ?? availabilityDomainIn(this.env.region),
       lifecycleState: seed.lifecycleState ?? "ACTIVE",
       shape: seed.shape ?? "CI.Standard.E4.Flex",
       containerCount: typeof seed.containerCount === "number" ? seed.containerCount : 1,

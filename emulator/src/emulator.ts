@@ -3,21 +3,20 @@
  * Python SDK behind the OCI CLI 3.9x also uses 20260325 for management calls),
  * the instance metadata service (/opc/v2), the federation endpoint (/v1/x509) and the admin API
  * (/_emulator). State lives in memory; a state file (or object) seeds it.
+ * Several regions (issue 14): each served region's services are under `/<region-name>/...` with its
+ * own instances, faults and kinds (region-scope.ts); unprefixed paths are the default region's.
  */
 import { createServer, type IncomingMessage, type Server, type ServerResponse } from "node:http";
 import type { AddressInfo } from "node:net";
-import { handleAdmin, validateTimings } from "./admin-api.js";
+import { type AdminTarget, handleAdmin, validateTimings } from "./admin-api.js";
 import { ApplicationsApi } from "./applications-api.js";
 import { Authenticator, allows, type Principal } from "./auth.js";
 import { CallLog, type CallRecord } from "./calls.js";
-import { ContainerInstances } from "./container-instances.js";
 import { invalidParameter, notAuthenticated, notFound, OciHttpError } from "./errors.js";
-import { FaultInjector, parseFaults } from "./faults.js";
 import { FunctionsService } from "./functions-api.js";
 import { newRequestId, parseJsonObject, readBody, send, sleep } from "./http-util.js";
-import { InstancePools } from "./instance-pools.js";
+import { IdentityService } from "./identity-api.js";
 import { parseInstanceUpdate } from "./instance-update.js";
-import { type ActionPlanContext, InstanceStore } from "./instances.js";
 import {
   DEFAULT_DURATIONS_MS,
   type EmulatorState,
@@ -26,29 +25,23 @@ import {
   type InstanceJson,
   LIFECYCLE_STATES,
   type LifecycleState,
+  type RegionState,
   type Timings,
 } from "./model.js";
 import { MonitoringService } from "./monitoring-api.js";
-import { NodePools } from "./node-pools.js";
 import { NotificationsService } from "./notifications-api.js";
 import { isOcid } from "./ocid.js";
 import { InstanceIdentities } from "./principals.js";
-import type { Routed, Service } from "./service.js";
-import { DEFAULT_SHAPES, listShapesPage, parseShapes, type ShapeJson } from "./shapes.js";
+import { type CachedAnswer, RegionScope } from "./region-scope.js";
+import { fixedOcidIn, looksLikeRegionName, type RegionInfo, regionInfo } from "./regions.js";
+import type { Routed } from "./service.js";
+import { listShapesPage } from "./shapes.js";
 
 export const DEFAULT_REGION = "us-ashburn-1";
 export const DEFAULT_TENANCY = "ocid1.tenancy.oc1..emulatortenancy";
 const LIST_DEFAULT_LIMIT = 100;
 const LIST_MAX_LIMIT = 1000;
-const RETRY_CACHE_CAP = 100_000;
 
-interface CachedAnswer {
-  status: number;
-  body: string;
-  etag: string;
-}
-
-/** What a request handler fills in for the call log. */
 /** Bytes of a request body the call log keeps. */
 const CALL_BODY_BYTES = 4096;
 
@@ -62,69 +55,81 @@ type CallDraft = Omit<CallRecord, "seq" | "durationMs" | "status"> & { status?: 
 
 class DroppedConnection extends Error {}
 
+/** The region a path names and the path without that prefix; undefined: an unknown region. */
+interface Scoped {
+  region: RegionScope;
+  path: string;
+  prefixed: boolean;
+}
+
+/** The region fields of a state object, checked to be an object. */
+function regionStateOf(input: unknown, where: string): RegionState {
+  if (input === null || typeof input !== "object" || Array.isArray(input)) {
+    throw invalidParameter(`${where} must be a JSON object.`);
+  }
+  const s = input as RegionState;
+  return {
+    ...(s.instances !== undefined ? { instances: s.instances } : {}),
+    ...(s.faults !== undefined ? { faults: s.faults } : {}),
+    ...(s.instancePools !== undefined ? { instancePools: s.instancePools } : {}),
+    ...(s.nodePools !== undefined ? { nodePools: s.nodePools } : {}),
+    ...(s.containerInstances !== undefined ? { containerInstances: s.containerInstances } : {}),
+    ...(s.shapes !== undefined ? { shapes: s.shapes } : {}),
+  };
+}
+
 export class Emulator {
+  /** The default region's name. */
   readonly region: string;
   readonly tenancyId: string;
   readonly timings: Timings;
-  readonly store: InstanceStore;
-  readonly faults = new FaultInjector();
   readonly calls = new CallLog();
-  readonly #retryCache = new Map<string, CachedAnswer>();
   readonly auth: Authenticator;
   readonly identities: InstanceIdentities;
   readonly functions: FunctionsService;
-  readonly instancePools: InstancePools;
-  readonly nodePools: NodePools;
-  readonly containerInstances: ContainerInstances;
-  /** Services by API version (issue 13); Compute instances and Functions keep their own routes. */
-  readonly #services: ReadonlyMap<string, Service>;
   readonly applications: ApplicationsApi;
-  readonly notifications = new NotificationsService(this.faults);
-  readonly monitoring = new MonitoringService(this.faults);
-  /** The ListShapes catalogue (emulator/src/shapes.ts). */
-  shapes: ShapeJson[];
+  readonly notifications = new NotificationsService();
+  readonly monitoring = new MonitoringService();
+  readonly identity: IdentityService;
+  /** Served regions by name, the default one first. */
+  readonly #regions = new Map<string, RegionScope>();
   readonly #server: Server;
   #url = "";
 
   private constructor(
     state: EmulatorState,
-    timeScale: number | undefined,
+    options: { timeScale?: number | undefined; regions?: readonly string[] | undefined },
     auth: Authenticator,
     ids: InstanceIdentities,
   ) {
-    this.region = state.region ?? DEFAULT_REGION;
+    this.region = regionInfo(state.region ?? DEFAULT_REGION, "state.region").name;
     this.tenancyId = state.tenancyId ?? DEFAULT_TENANCY;
     this.timings = {
-      timeScale: timeScale ?? state.timeScale ?? 1,
+      timeScale: options.timeScale ?? state.timeScale ?? 1,
       durationsMs: { ...DEFAULT_DURATIONS_MS, ...state.durationsMs },
     };
     validateTimings(this.timings);
     this.auth = auth;
     this.identities = ids;
-    this.store = new InstanceStore(this.region, this.tenancyId);
     this.functions = new FunctionsService(this);
     this.applications = new ApplicationsApi(this.functions.applications, this.functions);
-    this.shapes = state.shapes ? parseShapes(state.shapes) : [...DEFAULT_SHAPES];
-    if (state.faults) this.faults.set(parseFaults(state.faults));
-    this.store.upsert(state.instances ?? [], this.planContext(""));
-    const env = {
-      region: this.region,
-      tenancyId: this.tenancyId,
-      timings: this.timings,
-      faults: this.faults,
-      instances: this.store,
-    };
-    this.instancePools = new InstancePools(env);
-    this.nodePools = new NodePools(env);
-    this.containerInstances = new ContainerInstances(env);
-    this.#services = new Map<string, Service>([
-      ["20160918", this.instancePools],
-      ["20180222", this.nodePools],
-      ["20210415", this.containerInstances],
-    ]);
-    this.instancePools.upsert(state.instancePools ?? [], Date.now());
-    this.nodePools.upsert(state.nodePools ?? [], Date.now());
-    this.containerInstances.upsert(state.containerInstances ?? [], Date.now());
+    this.identity = new IdentityService(this);
+    this.addRegion(this.region, regionStateOf(state, "state"), "state.region");
+    const regions = state.regions ?? {};
+    if (regions === null || typeof regions !== "object" || Array.isArray(regions)) {
+      throw invalidParameter("state.regions must be an object keyed by region name.");
+    }
+    for (const [name, regionState] of Object.entries(regions)) {
+      if (name === this.region) {
+        throw invalidParameter(
+          `state.regions.${name}: ${name} is the default region; its state is the top-level fields.`,
+        );
+      }
+      this.addRegion(name, regionStateOf(regionState, `state.regions.${name}`), `state.regions.${name}`);
+    }
+    for (const name of options.regions ?? []) {
+      if (!this.#regions.has(name)) this.addRegion(name, {}, "regions");
+    }
     for (const key of state.apiKeys ?? []) this.auth.registerApiKey(key);
     this.functions.registerApplications(state.applications ?? []);
     this.functions.register(state.functions ?? []);
@@ -138,13 +143,45 @@ export class Emulator {
     this.#server.keepAliveTimeout = 30_000;
   }
 
-  static async create(state: EmulatorState = {}, timeScale?: number): Promise<Emulator> {
+  static async create(
+    state: EmulatorState = {},
+    timeScale?: number,
+    regions?: readonly string[],
+  ): Promise<Emulator> {
     const [auth, ids] = await Promise.all([Authenticator.create(), InstanceIdentities.create()]);
-    return new Emulator(state, timeScale, auth, ids);
+    return new Emulator(state, { timeScale, regions }, auth, ids);
+  }
+
+  /** Serve `name` (or replace its state: a reseed), from its state-file fields. */
+  addRegion(name: unknown, state: RegionState, where = "region"): RegionInfo {
+    const info = regionInfo(name, where);
+    this.#regions.set(info.name, new RegionScope(info, this.tenancyId, this.timings, state));
+    return info;
+  }
+
+  /** Every served region, the default one first. */
+  servedRegions(): RegionInfo[] {
+    return [...this.#regions.values()].map((r) => regionInfo(r.name));
+  }
+
+  /** The default region's scope: the top-level state fields and unprefixed paths. */
+  get home(): RegionScope {
+    const home = this.#regions.get(this.region);
+    if (!home) throw new Error(`the default region ${this.region} is not served`);
+    return home;
+  }
+
+  regionScope(name: string): RegionScope | undefined {
+    return this.#regions.get(name);
   }
 
   get url(): string {
     return this.#url;
+  }
+
+  /** The functions' OCI_ENDPOINT_TEMPLATE while more than one region is served. */
+  get endpointTemplate(): string | undefined {
+    return this.#regions.size > 1 ? `${this.#url}/{region}` : undefined;
   }
 
   async listen(port = 0): Promise<string> {
@@ -168,33 +205,72 @@ export class Emulator {
     });
   }
 
-  planContext(instanceId: string): ActionPlanContext {
-    return {
-      now: Date.now(),
-      durations: this.timings.durationsMs,
-      timeScale: this.timings.timeScale,
-      holdMs: instanceId ? this.faults.holdMs(instanceId) : 0,
-    };
-  }
-
   snapshot(): EmulatorState & { timings: Timings } {
+    const now = Date.now();
+    const regions: Record<string, RegionState> = {};
+    for (const r of this.#regions.values()) if (r.name !== this.region) regions[r.name] = r.snapshot(now);
     return {
       region: this.region,
       tenancyId: this.tenancyId,
       timeScale: this.timings.timeScale,
       durationsMs: { ...this.timings.durationsMs },
       timings: structuredClone(this.timings),
-      faults: this.faults.current,
-      instances: this.store.all(Date.now()),
+      ...this.home.snapshot(now),
       apiKeys: this.auth.apiKeys,
       functions: this.functions.list(),
-      instancePools: this.instancePools.all(Date.now()),
-      nodePools: this.nodePools.store.all(Date.now()),
-      containerInstances: this.containerInstances.store.all(Date.now()),
       applications: this.functions.applications.all(),
       topics: this.notifications.topics(),
-      shapes: this.shapes,
+      regions,
     };
+  }
+
+  /** What the admin API acts on: `region`'s own parts, the shared rest; calls of that region only when prefixed. */
+  #adminView(r: RegionScope, prefixed: boolean): AdminTarget {
+    const emu = this;
+    return {
+      region: r.name,
+      tenancyId: this.tenancyId,
+      timings: this.timings,
+      store: r.store,
+      faults: r.faults,
+      calls: this.calls,
+      callsRegion: prefixed ? r.name : undefined,
+      auth: this.auth,
+      identities: this.identities,
+      functions: this.functions,
+      instancePools: r.instancePools,
+      nodePools: r.nodePools,
+      containerInstances: r.containerInstances,
+      get url() {
+        return emu.url;
+      },
+      get shapes() {
+        return r.shapes;
+      },
+      set shapes(shapes) {
+        r.shapes = shapes;
+      },
+      planContext: (id) => r.planContext(id),
+      snapshot: () => this.snapshot(),
+      regions: () => ({
+        default: this.region,
+        regions: this.servedRegions().map(({ name, key }) => ({ name, key })),
+      }),
+      addRegion: (name, state) => {
+        const { name: added, key } = this.addRegion(name, regionStateOf(state, "body"), "region");
+        return { name: added, key };
+      },
+    };
+  }
+
+  /** The served region a path's first segment names (prefix stripped), else the default region. */
+  #scope(path: string): Scoped | undefined {
+    const first = /^\/([^/]+)(\/.*)?$/.exec(path);
+    const segment = first?.[1] ?? "";
+    const served = this.#regions.get(segment);
+    if (served) return { region: served, path: first?.[2] ?? "/", prefixed: true };
+    if (looksLikeRegionName(segment)) return undefined;
+    return { region: this.home, path, prefixed: false };
   }
 
   async #handle(req: IncomingMessage, res: ServerResponse): Promise<void> {
@@ -203,30 +279,22 @@ export class Emulator {
     const ours = newRequestId();
     const opcRequestId = typeof clientId === "string" && clientId.length <= 98 ? `${clientId}/${ours}` : ours;
     const headers: Record<string, string> = { "opc-request-id": opcRequestId };
-    let path = "/";
+    let fullPath = "/";
     let query = new URLSearchParams();
     try {
       const url = new URL(req.url ?? "/", "http://127.0.0.1");
-      path = url.pathname;
+      fullPath = url.pathname;
       query = url.searchParams;
     } catch {
       send(res, 400, invalidParameter("Malformed request URL.").toJSON(), headers);
       return;
     }
     const method = req.method ?? "GET";
+    const scoped = this.#scope(fullPath);
+    const path = scoped?.path ?? fullPath;
 
-    if (path.startsWith("/_emulator/") || path === "/_emulator") {
-      try {
-        const body = await readBody(req);
-        const json = () => (body.length === 0 ? {} : parseJsonObject(body));
-        const own =
-          this.notifications.admin(method, path, query, json) ??
-          this.monitoring.admin(method, path, query, json);
-        const answer = own ? { status: 200, body: own } : await handleAdmin(this, method, path, query, body);
-        send(res, answer.status, answer.body, headers);
-      } catch (e) {
-        this.#sendError(res, e, headers);
-      }
+    if (scoped && (path.startsWith("/_emulator/") || path === "/_emulator")) {
+      await this.#admin(req, res, method, path, query, headers, scoped);
       return;
     }
 
@@ -234,6 +302,7 @@ export class Emulator {
       at: started,
       method,
       path,
+      region: scoped?.region.name ?? fullPath.split("/")[1] ?? "",
       operation: "Unknown",
       principal: "-",
       opcRequestId,
@@ -242,46 +311,19 @@ export class Emulator {
     };
     const retryToken = req.headers["opc-retry-token"];
     if (typeof retryToken === "string") call.retryToken = retryToken;
-    const routed = this.#routeService(method, path);
     const search = req.url?.split("?")[1];
     if (search) call.query = search;
     const signed = signedHeaderNames(req.headers.authorization);
     if (signed) call.signedHeaders = signed;
     try {
-      if (path.startsWith("/opc/v2/")) {
-        call.operation = "InstanceMetadata";
-        await this.#metadata(req, res, path, headers, call);
-      } else if (path === "/v1/x509" && method === "POST") {
-        call.operation = "FederateX509";
-        const body = await readBody(req);
-        if (body.length > 0) call.body = body.subarray(0, CALL_BODY_BYTES).toString("utf8");
-        const { token, instanceId } = await this.identities.federate(this.auth, req, body);
-        call.principal = instanceId;
-        call.status = 200;
-        send(res, 200, { token }, headers);
-      } else if (routed) {
-        await this.#runService(req, res, routed, query, headers, call);
-      } else if (path.startsWith("/20160918/")) {
-        await this.#compute(req, res, method, path, query, headers, call);
-      } else if (ApplicationsApi.matches(path)) {
-        await this.applications.handle(req, res, method, path, query, headers, call, (body) =>
-          this.#authenticate(req, body, call),
+      if (!scoped) {
+        throw new OciHttpError(
+          404,
+          "NotAuthorizedOrNotFound",
+          `The region ${call.region} is not served by this emulator (GET /_emulator/regions lists them).`,
         );
-      } else if (path.startsWith("/20181201/topics/")) {
-        await this.notifications.handle(req, res, method, path, headers, call, (body) =>
-          this.#authenticate(req, body, call),
-        );
-      } else if (path.startsWith("/20180401/")) {
-        await this.monitoring.handle(req, res, method, path, headers, call, (body) =>
-          this.#authenticate(req, body, call),
-        );
-      } else if (path.startsWith("/20181201/") || path.startsWith("/20260325/")) {
-        await this.functions.handle(req, res, method, path, headers, call, (body, bodyHeaders) =>
-          this.#authenticate(req, body, call, bodyHeaders),
-        );
-      } else {
-        throw new OciHttpError(404, "NotAuthorizedOrNotFound", `No route for ${method} ${path}.`);
       }
+      await this.#dispatch(req, res, method, query, headers, call, scoped);
     } catch (e) {
       if (e instanceof DroppedConnection) {
         call.status = 0;
@@ -299,15 +341,97 @@ export class Emulator {
     this.calls.add({ ...call, status: call.status ?? 0, durationMs: Date.now() - started });
   }
 
-  #routeService(method: string, path: string): Routed | undefined {
+  async #admin(
+    req: IncomingMessage,
+    res: ServerResponse,
+    method: string,
+    path: string,
+    query: URLSearchParams,
+    headers: Record<string, string>,
+    scoped: Scoped,
+  ): Promise<void> {
+    try {
+      const body = await readBody(req);
+      const json = () => (body.length === 0 ? {} : parseJsonObject(body));
+      const own =
+        this.notifications.admin(method, path, query, json) ??
+        this.monitoring.admin(method, path, query, json) ??
+        this.identity.admin(method, path, json);
+      const answer = own
+        ? { status: 200, body: own }
+        : await handleAdmin(this.#adminView(scoped.region, scoped.prefixed), method, path, query, body);
+      send(res, answer.status, answer.body, headers);
+    } catch (e) {
+      this.#sendError(res, e, headers);
+    }
+  }
+
+  /** Routes one OCI request; regional services answer under a region prefix, the others only without one. */
+  async #dispatch(
+    req: IncomingMessage,
+    res: ServerResponse,
+    method: string,
+    query: URLSearchParams,
+    headers: Record<string, string>,
+    call: CallDraft,
+    { region: r, path, prefixed }: Scoped,
+  ): Promise<void> {
+    const authenticate = (body: Buffer) => this.#authenticate(req, body, call, r);
+    const routed = this.#route(r, method, path);
+    if (routed) return await this.#runService(req, res, r, routed, query, headers, call);
+    if (path.startsWith("/20160918/"))
+      return await this.#compute(req, res, r, method, path, query, headers, call);
+    if (path.startsWith("/20181201/topics/")) {
+      return await this.notifications.handle(req, res, method, path, headers, call, r.faults, authenticate);
+    }
+    if (path.startsWith("/20180401/")) {
+      return await this.monitoring.handle(req, res, method, path, headers, call, r.faults, authenticate);
+    }
+    if (prefixed) {
+      throw new OciHttpError(
+        404,
+        "NotAuthorizedOrNotFound",
+        `No route for ${method} ${path} under /${r.name}: Functions, the metadata service and federation are served without a region prefix.`,
+      );
+    }
+    if (path.startsWith("/opc/v2/")) {
+      call.operation = "InstanceMetadata";
+      return await this.#metadata(req, res, path, headers, call);
+    }
+    if (path === "/v1/x509" && method === "POST") {
+      call.operation = "FederateX509";
+      const body = await readBody(req);
+      if (body.length > 0) call.body = body.subarray(0, CALL_BODY_BYTES).toString("utf8");
+      const { token, instanceId } = await this.identities.federate(this.auth, req, body);
+      call.principal = instanceId;
+      call.status = 200;
+      send(res, 200, { token }, headers);
+      return;
+    }
+    if (ApplicationsApi.matches(path)) {
+      return await this.applications.handle(req, res, method, path, query, headers, call, (body) =>
+        this.#authenticate(req, body, call, undefined),
+      );
+    }
+    if (path.startsWith("/20181201/") || path.startsWith("/20260325/")) {
+      return await this.functions.handle(req, res, method, path, headers, call, (body, bodyHeaders) =>
+        this.#authenticate(req, body, call, undefined, bodyHeaders),
+      );
+    }
+    throw new OciHttpError(404, "NotAuthorizedOrNotFound", `No route for ${method} ${path}.`);
+  }
+
+  /** Identity's region subscriptions, then the region's instance pools, node pools and container instances. */
+  #route(r: RegionScope, method: string, path: string): Routed | undefined {
     const [version, ...parts] = path.split("/").filter(Boolean);
-    return this.#services.get(version ?? "")?.route(method, parts);
+    return (version === "20160918" ? this.identity.route(method, parts) : undefined) ?? r.route(method, path);
   }
 
   /** Instance pools, node pools, container instances: the same faults, signing and rate limit as Compute. */
   async #runService(
     req: IncomingMessage,
     res: ServerResponse,
+    r: RegionScope,
     routed: Routed,
     query: URLSearchParams,
     headers: Record<string, string>,
@@ -316,9 +440,9 @@ export class Emulator {
     call.operation = routed.operation;
     if (routed.targetId !== undefined) call.targetId = routed.targetId;
     if (routed.action !== undefined) call.action = routed.action;
-    const { body, principal } = await this.#admit(req, call);
+    const { body, principal } = await this.#admit(req, r, call);
     const answer = routed.run({ req, query, body, principal, call, now: Date.now() });
-    if (this.faults.shouldDropAfter()) {
+    if (r.faults.shouldDropAfter()) {
       call.fault = "dropAfter";
       throw new DroppedConnection();
     }
@@ -327,22 +451,27 @@ export class Emulator {
   }
 
   /** Faults before the request, then authentication, rate limit and random errors, in Compute's order. */
-  async #admit(req: IncomingMessage, call: CallDraft): Promise<{ body: Buffer; principal: Principal }> {
-    if (this.faults.shouldDropBefore()) {
+  async #admit(
+    req: IncomingMessage,
+    r: RegionScope,
+    call: CallDraft,
+  ): Promise<{ body: Buffer; principal: Principal }> {
+    if (r.faults.shouldDropBefore()) {
       call.fault = "drop";
       throw new DroppedConnection();
     }
-    if (this.faults.latencyMs > 0) await sleep(this.faults.latencyMs);
+    if (r.faults.latencyMs > 0) await sleep(r.faults.latencyMs);
     const body = await readBody(req);
-    const principal = await this.#authenticate(req, body, call);
+    if (body.length > 0) call.body = body.subarray(0, CALL_BODY_BYTES).toString("utf8");
+    const principal = await this.#authenticate(req, body, call, r);
     try {
-      this.faults.rateLimit(principal.id, Date.now());
+      r.faults.rateLimit(principal.id, Date.now());
     } catch (e) {
       call.fault = "rateLimit";
       throw e;
     }
     try {
-      this.faults.randomError();
+      r.faults.randomError();
     } catch (e) {
       call.fault = "errorRate";
       throw e;
@@ -363,14 +492,22 @@ export class Emulator {
     return err;
   }
 
+  /** `region`: the region whose `refuseTokens` fault applies (none for the unregioned Functions API). */
   async #authenticate(
     req: IncomingMessage,
     body: Buffer,
     call: CallDraft,
+    region: RegionScope | undefined,
     bodyHeaders: "required" | "optional" = "required",
   ): Promise<Principal> {
     const principal = await this.auth.authenticate(req, body, bodyHeaders);
     call.principal = principal.id;
+    if (region?.faults.refusesTokens && principal.kind !== "apiKey") {
+      call.fault = "refuseTokens";
+      throw notAuthenticated(
+        `The region ${region.name} does not accept this ${principal.kind === "resourcePrincipal" ? "resource" : "instance"} principal's security token.`,
+      );
+    }
     return principal;
   }
 
@@ -431,7 +568,7 @@ export class Emulator {
     return (
       this.identities.current ??
       (await this.identities.issue(
-        "ocid1.instance.oc1.iad.emulatormanagementinstance",
+        fixedOcidIn(this.region, "instance", "emulatormanagementinstance"),
         this.tenancyId,
         this.tenancyId,
       ))
@@ -441,6 +578,7 @@ export class Emulator {
   async #compute(
     req: IncomingMessage,
     res: ServerResponse,
+    r: RegionScope,
     method: string,
     path: string,
     query: URLSearchParams,
@@ -465,75 +603,57 @@ export class Emulator {
     const action = query.get("action");
     if (call.operation === "InstanceAction" && action !== null) call.action = action;
 
-    if (this.faults.shouldDropBefore()) {
-      call.fault = "drop";
-      throw new DroppedConnection();
-    }
-    if (this.faults.latencyMs > 0) await sleep(this.faults.latencyMs);
-    const body = await readBody(req);
-    if (body.length > 0) call.body = body.subarray(0, CALL_BODY_BYTES).toString("utf8");
-    const principal = await this.#authenticate(req, body, call);
-    try {
-      this.faults.rateLimit(principal.id, Date.now());
-    } catch (e) {
-      call.fault = "rateLimit";
-      throw e;
-    }
-    try {
-      this.faults.randomError();
-    } catch (e) {
-      call.fault = "errorRate";
-      throw e;
-    }
-
-    let status: number;
+    const { body, principal } = await this.#admit(req, r, call);
+    let status = 200;
     let answer: unknown;
     const answerHeaders: Record<string, string> = {};
     if (call.operation === "ListInstances") {
-      const result = this.#list(query, principal);
-      status = 200;
+      const result = this.#list(r, query, principal);
       answer = result.items;
       if (result.nextPage !== undefined) answerHeaders["opc-next-page"] = `p${result.nextPage}`;
     } else if (call.operation === "GetInstance" && instanceId !== undefined) {
-      const found = this.#visibleInstance(instanceId, principal);
-      status = 200;
+      const found = this.#visibleInstance(r, instanceId, principal);
       answer = found.instance;
       answerHeaders.etag = found.etag;
     } else if (call.operation === "InstanceAction" && instanceId !== undefined) {
-      const cached = this.#action(req, instanceId, action, body, principal, call);
+      const cached = this.#action(req, r, instanceId, action, body, principal, call);
       status = cached.status;
       answer = cached.body;
       answerHeaders.etag = cached.etag;
     } else if (call.operation === "UpdateInstance" && instanceId !== undefined) {
-      const updated = this.#updateInstance(req, instanceId, body, principal);
-      status = 200;
+      const updated = this.#updateInstance(req, r, instanceId, body, principal);
       answer = JSON.stringify(updated.instance);
       answerHeaders.etag = updated.etag;
     } else if (call.operation === "ListShapes") {
-      const result = this.#listShapes(query, principal);
-      status = 200;
+      const result = this.#listShapes(r, query, principal);
       answer = result.items;
       if (result.nextPage !== undefined) answerHeaders["opc-next-page"] = result.nextPage;
     } else {
       throw new OciHttpError(404, "NotAuthorizedOrNotFound", `No route for ${method} ${path}.`);
     }
-    if (this.faults.shouldDropAfter()) {
+    if (r.faults.shouldDropAfter()) {
       call.fault = "dropAfter";
       throw new DroppedConnection();
     }
     call.status = status;
     send(res, status, answer, { ...headers, ...answerHeaders });
-    if (call.operation === "GetInstance" && instanceId && this.faults.concurrentUpdate(instanceId)) {
-      this.#concurrentUpdate(instanceId);
+    if (call.operation === "GetInstance" && instanceId && r.faults.concurrentUpdate(instanceId)) {
+      this.#concurrentUpdate(r, instanceId);
     }
   }
 
   /** UpdateInstance: displayName and tags, with if-match (emulator/src/instance-update.ts). */
-  #updateInstance(req: IncomingMessage, instanceId: string, body: Buffer, principal: Principal) {
+  #updateInstance(
+    req: IncomingMessage,
+    r: RegionScope,
+    instanceId: string,
+    body: Buffer,
+    principal: Principal,
+  ) {
     const update = parseInstanceUpdate(body);
-    this.#visibleInstance(instanceId, principal);
+    this.#visibleInstance(r, instanceId, principal);
     const ifMatch = req.headers["if-match"];
-    const outcome = this.store.update(
+    const outcome = r.store.update(
       instanceId,
       update,
       typeof ifMatch === "string" ? ifMatch : undefined,
@@ -551,38 +671,30 @@ export class Emulator {
   }
 
   /** Fault concurrentUpdate: another writer changes a freeform tag right after a read. */
-  #concurrentUpdate(instanceId: string): void {
-    const found = this.store.get(instanceId, Date.now());
+  #concurrentUpdate(r: RegionScope, instanceId: string): void {
+    const found = r.store.get(instanceId, Date.now());
     if (!found) return;
     const n = Number(found.instance.freeformTags["emulator-concurrent-update"] ?? "0") + 1;
     const freeformTags = { ...found.instance.freeformTags, "emulator-concurrent-update": String(n) };
-    this.store.update(instanceId, { freeformTags }, undefined, Date.now());
+    r.store.update(instanceId, { freeformTags }, undefined, Date.now());
   }
 
   /** ListShapes: the catalogue, to whoever may see the compartment, in pages. */
-  #listShapes(query: URLSearchParams, principal: Principal) {
-    const compartmentId = query.get("compartmentId");
-    if (!compartmentId) throw new OciHttpError(400, "MissingParameter", "compartmentId is required.");
-    if (!isOcid(compartmentId))
-      throw invalidParameter(`Malformed compartmentId: ${compartmentId.slice(0, 300)}`);
-    if (!allows(principal, compartmentId)) throw notFound(`compartment ${compartmentId}`);
+  #listShapes(r: RegionScope, query: URLSearchParams, principal: Principal) {
+    visibleListCompartment(query, principal);
     const limit = listLimit(query);
-    return listShapesPage(this.shapes, limit, query.get("page"));
+    return listShapesPage(r.shapes, limit, query.get("page"));
   }
 
-  #visibleInstance(id: string, principal: Principal) {
+  #visibleInstance(r: RegionScope, id: string, principal: Principal) {
     if (!isOcid(id, "instance")) throw invalidParameter(`Malformed instance OCID: ${id.slice(0, 300)}`);
-    const found = this.store.get(id, Date.now());
+    const found = r.store.get(id, Date.now());
     if (!found || !allows(principal, found.instance.compartmentId)) throw notFound(`instance ${id}`);
     return found;
   }
 
-  #list(query: URLSearchParams, principal: Principal) {
-    const compartmentId = query.get("compartmentId");
-    if (!compartmentId) throw new OciHttpError(400, "MissingParameter", "compartmentId is required.");
-    if (!isOcid(compartmentId))
-      throw invalidParameter(`Malformed compartmentId: ${compartmentId.slice(0, 300)}`);
-    if (!allows(principal, compartmentId)) throw notFound(`compartment ${compartmentId}`);
+  #list(r: RegionScope, query: URLSearchParams, principal: Principal) {
+    const compartmentId = visibleListCompartment(query, principal);
     const limit = listLimit(query);
     const pageRaw = query.get("page");
     let page = 0;
@@ -596,7 +708,7 @@ export class Emulator {
       throw invalidParameter(`Invalid lifecycleState: ${lifecycleState.slice(0, 100)}`);
     }
     const displayName = query.get("displayName");
-    return this.store.list(
+    return r.store.list(
       {
         compartmentId,
         ...(lifecycleState !== null ? { lifecycleState } : {}),
@@ -614,6 +726,7 @@ export class Emulator {
    */
   #action(
     req: IncomingMessage,
+    r: RegionScope,
     instanceId: string,
     actionRaw: string | null,
     body: Buffer,
@@ -629,10 +742,10 @@ export class Emulator {
     }
     const action = actionRaw as InstanceActionName;
     if (body.length > 0) parseJsonObject(body, "instancePowerActionDetails");
-    const found = this.#visibleInstance(instanceId, principal);
+    const found = this.#visibleInstance(r, instanceId, principal);
     const key = call.retryToken ? `${principal.id}|${instanceId}|${action}|${call.retryToken}` : undefined;
     if (key) {
-      const cached = this.#retryCache.get(key);
+      const cached = r.cachedAnswer(key);
       if (cached) {
         call.replayed = true;
         return cached;
@@ -646,32 +759,31 @@ export class Emulator {
         "The if-match etag does not match the instance's current etag.",
       );
     }
-    const outcome = this.store.act(
-      instanceId,
-      action,
-      this.planContext(instanceId),
-      (instance: InstanceJson) => {
-        if (action !== "START") return;
-        try {
-          this.faults.checkCapacity(instance);
-        } catch (e) {
-          call.fault = "outOfCapacity";
-          throw e;
-        }
-      },
-    );
+    const outcome = r.store.act(instanceId, action, r.planContext(instanceId), (instance: InstanceJson) => {
+      if (action !== "START") return;
+      try {
+        r.faults.checkCapacity(instance);
+      } catch (e) {
+        call.fault = "outOfCapacity";
+        throw e;
+      }
+    });
     if (!outcome) throw notFound(`instance ${instanceId}`);
     call.transition = outcome.kind === "transition";
     const answer: CachedAnswer = { status: 200, body: JSON.stringify(outcome.instance), etag: outcome.etag };
-    if (key) {
-      this.#retryCache.set(key, answer);
-      if (this.#retryCache.size > RETRY_CACHE_CAP) {
-        const oldest = this.#retryCache.keys().next().value;
-        if (oldest !== undefined) this.#retryCache.delete(oldest);
-      }
-    }
+    if (key) r.cacheAnswer(key, answer);
     return answer;
   }
+}
+
+/** A list's `compartmentId`: required, an OCID, and one the principal may see (else 404). */
+function visibleListCompartment(query: URLSearchParams, principal: Principal): string {
+  const compartmentId = query.get("compartmentId");
+  if (!compartmentId) throw new OciHttpError(400, "MissingParameter", "compartmentId is required.");
+  if (!isOcid(compartmentId))
+    throw invalidParameter(`Malformed compartmentId: ${compartmentId.slice(0, 300)}`);
+  if (!allows(principal, compartmentId)) throw notFound(`compartment ${compartmentId}`);
+  return compartmentId;
 }
 
 /** The `limit` of a List call: default 100, capped at 1000 as OCI does. */

@@ -95,6 +95,11 @@ export function parseFaults(input: unknown): Faults {
       throw invalidParameter("faults.concurrentUpdate.instanceIds must be a list of strings.");
     out.concurrentUpdate = { instanceIds: cu.instanceIds };
   }
+  if (f.refuseTokens !== undefined && f.refuseTokens !== null) {
+    if (typeof f.refuseTokens !== "boolean")
+      throw invalidParameter("faults.refuseTokens must be true or false.");
+    if (f.refuseTokens) out.refuseTokens = true;
+  }
   if (f.seed !== undefined && f.seed !== null) {
     if (!isNum(f.seed)) throw invalidParameter("faults.seed must be a number.");
     out.seed = f.seed;
@@ -187,6 +192,11 @@ export class FaultInjector {
   /** Whether someone else should change this instance right after it was read (fault `concurrentUpdate`). */
   concurrentUpdate(instanceId: string): boolean {
     return this.#faults.concurrentUpdate?.instanceIds.includes(instanceId) ?? false;
+  }
+
+  /** Fault refuseTokens: the region refuses resource and instance principals' security tokens. */
+  get refusesTokens(): boolean {
+    return this.#faults.refuseTokens === true;
   }
 
   holdMs(instanceId: string): number {

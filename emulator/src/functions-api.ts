@@ -23,6 +23,8 @@ export interface FunctionsHost {
   readonly tenancyId: string;
   readonly region: string;
   readonly auth: Authenticator;
+  /** `http://127.0.0.1:PORT/{region}` while more than one region is served, else undefined. */
+  readonly endpointTemplate: string | undefined;
 }
 
 export type FunctionOutputListener = (functionId: string, stream: "stdout" | "stderr", line: string) => void;
@@ -280,6 +282,10 @@ export class FunctionsService {
       OCI_COMPUTE_ENDPOINT: this.host.url,
       // Every service (Compute, Container Engine, Container Instances) is served on this one port.
       OCI_ENDPOINT: this.host.url,
+      // Several regions served: each region's calls go under its prefix, unless the config says otherwise.
+      ...(this.host.endpointTemplate && config.OCI_ENDPOINT_TEMPLATE === undefined
+        ? { OCI_ENDPOINT_TEMPLATE: this.host.endpointTemplate }
+        : {}),
       FN_APP_ID: app.id,
       FN_FN_ID: fn.id,
       FN_APP_NAME: app.displayName,

@@ -6,7 +6,7 @@
  */
 import { OciHttpError } from "./errors.js";
 import type { InstanceActionName, InstanceJson, LifecycleState } from "./model.js";
-import { newOcid } from "./ocid.js";
+import { availabilityDomainIn, fixedOcidIn, ocidIn } from "./regions.js";
 import {
   durationFor,
   RetryCache,
@@ -237,11 +237,17 @@ export class InstancePools implements Service {
   #withDefaults(seed: InstancePoolSeed, now: number): InstancePoolJson {
     const { instanceIds: _ids, ...fields } = seed;
     return {
-      instanceConfigurationId: `ocid1.instanceconfiguration.oc1.iad.emulator${this.store.nextSeq}`,
-      placementConfigurations: [{ availabilityDomain: "Uocm:US-ASHBURN-AD-1", faultDomains: [] }],
+      instanceConfigurationId: fixedOcidIn(
+        this.env.region,
+        "instanceconfiguration",
+        `emulator${this.store.nextSeq}`,
+      ),
+      placementConfigurations: [
+        { availabilityDomain: availabilityDomainIn(this.env.region), faultDomains: [] },
+      ],
       loadBalancers: [],
       ...fields,
-      id: seed.id ?? newOcid("instancepool"),
+      id: seed.id ?? ocidIn(this.env.region, "instancepool"),
       compartmentId: seed.compartmentId ?? this.env.tenancyId,
       displayName: seed.displayName ?? `instance-pool-${this.store.nextSeq}`,
       lifecycleState: seed.lifecycleState ?? "RUNNING",
@@ -263,7 +269,8 @@ export class InstancePools implements Service {
     }
     const running = ["RUNNING", "STARTING", "PROVISIONING", "SCALING"].includes(pool.lifecycleState);
     const ids =
-      (given as string[] | undefined) ?? Array.from({ length: pool.size }, () => newOcid("instance"));
+      (given as string[] | undefined) ??
+      Array.from({ length: pool.size }, () => ocidIn(this.env.region, "instance"));
     const ctx = {
       now,
       durations: this.env.timings.durationsMs,

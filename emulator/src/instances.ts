@@ -12,7 +12,8 @@ import {
   type LifecycleState,
   type StateChange,
 } from "./model.js";
-import { isOcid, newOcid } from "./ocid.js";
+import { isOcid } from "./ocid.js";
+import { availabilityDomainIn, fixedOcidIn, ocidIn } from "./regions.js";
 
 interface InstanceRecord {
   json: InstanceJson;
@@ -59,7 +60,7 @@ export class InstanceStore {
       if (partial === null || typeof partial !== "object" || Array.isArray(partial)) {
         throw invalidParameter("Each instance must be a JSON object.");
       }
-      const id = partial.id ?? newOcid("instance", "iad");
+      const id = partial.id ?? ocidIn(this.region, "instance");
       if (typeof id !== "string" || !isOcid(id))
         throw invalidParameter(`Malformed instance id: ${String(id)}`);
       if (partial.lifecycleState !== undefined && !LIFECYCLE_STATES.includes(partial.lifecycleState)) {
@@ -225,9 +226,11 @@ export class InstanceStore {
 
   #withDefaults(id: string, p: Partial<InstanceJson>, now: number): InstanceJson {
     const imageId =
-      typeof p.imageId === "string" ? p.imageId : `ocid1.image.oc1.iad.emulatorimage${this.#seq}`;
+      typeof p.imageId === "string"
+        ? p.imageId
+        : fixedOcidIn(this.region, "image", `emulatorimage${this.#seq}`);
     return {
-      availabilityDomain: "Uocm:US-ASHBURN-AD-1",
+      availabilityDomain: availabilityDomainIn(this.region),
       faultDomain: "FAULT-DOMAIN-1",
       region: this.region,
       shape: "VM.Standard.E4.Flex",

@@ -112,12 +112,26 @@ export interface Faults {
   hold?: { instanceIds: string[]; ms: number };
   /** After each GetInstance of these instances, someone else changes a freeform tag (a new etag). */
   concurrentUpdate?: { instanceIds: string[] };
+  /** The region answers 401 NotAuthenticated to requests signed with a security token (keyId `ST$…`). */
+  refuseTokens?: boolean;
   seed?: number;
 }
 
+/**
+ * One served region's own state (issue 14): the same fields as the top level, which hold the default
+ * region's. Everything else (keys, functions, applications, topics, timings) is shared.
+ */
+export type RegionState = Pick<
+  EmulatorState,
+  "instances" | "faults" | "instancePools" | "nodePools" | "containerInstances" | "shapes"
+>;
+
 /** The state file (`--state file.json`) and `startEmulator({state})`. Every field is optional. */
 export interface EmulatorState {
+  /** The default region (default us-ashburn-1): unprefixed paths and the top-level fields are its. */
   region?: string;
+  /** More served regions, by name, each under `/<name>` (docs/emulator.md, "Regions"). */
+  regions?: Record<string, RegionState>;
   tenancyId?: string;
   timeScale?: number;
   durationsMs?: Partial<Durations>;

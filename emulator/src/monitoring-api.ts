@@ -71,8 +71,6 @@ export class MonitoringService {
   #points: StoredPoint[] = [];
   #fault: ServiceFault | undefined;
 
-  constructor(readonly faults: FaultInjector) {}
-
   points(filter: { namespace?: string | null; name?: string | null } = {}): StoredPoint[] {
     return this.#points.filter(
       (p) =>
@@ -87,17 +85,19 @@ export class MonitoringService {
     path: string,
     headers: Record<string, string>,
     call: CallDraft,
+    /** The faults of the region the request went to (rate limit per principal per region). */
+    faults: FaultInjector,
     authenticate: (body: Buffer) => Promise<Principal>,
   ): Promise<void> {
     if (path !== "/20180401/metrics" || method !== "POST") {
       throw new OciHttpError(404, "NotAuthorizedOrNotFound", `No route for ${method} ${path}.`);
     }
     call.operation = "PostMetricData";
-    if (this.faults.latencyMs > 0) await sleep(this.faults.latencyMs);
+    if (faults.latencyMs > 0) await sleep(faults.latencyMs);
     const body = await readBody(req);
     const principal = await authenticate(body);
-    this.faults.rateLimit(principal.id, Date.now());
-    this.faults.randomError();
+    faults.rateLimit(principal.id, Date.now());
+    faults.randomError();
     throwServiceFault(this.#fault, "PostMetricData");
     const answer = this.#ingest(parseJsonObject(body, "postMetricDataDetails"), principal, Date.now());
     call.status = 200;

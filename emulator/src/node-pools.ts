@@ -8,7 +8,7 @@
  */
 import { invalidParameter, OciHttpError } from "./errors.js";
 import { parseJsonObject } from "./http-util.js";
-import { newOcid } from "./ocid.js";
+import { availabilityDomainIn, fixedOcidIn, ocidIn } from "./regions.js";
 import {
   durationFor,
   RetryCache,
@@ -83,10 +83,12 @@ const UPDATABLE_FROM = ["ACTIVE", "NEEDS_ATTENTION"];
 
 export class NodePools implements Service {
   readonly store = new TrackedStore<NodePoolJson>("node pool");
-  readonly workRequests = new WorkRequests("clustersworkrequest");
+  readonly workRequests: WorkRequests;
   readonly #retries = new RetryCache();
 
-  constructor(private readonly env: ServiceEnv) {}
+  constructor(private readonly env: ServiceEnv) {
+    this.workRequests = new WorkRequests("clustersworkrequest", env.region);
+  }
 
   upsert(seeds: readonly unknown[], now: number): NodePoolJson[] {
     return seeds.map((input) => {
@@ -213,12 +215,12 @@ export class NodePools implements Service {
   }
 
   #newNode(pool: NodePoolJson, state: string): NodeJson {
-    const id = newOcid("instance");
+    const id = ocidIn(this.env.region, "instance");
     return {
       id,
       name: `oke-${pool.name}-${id.slice(-6)}`,
       nodePoolId: pool.id,
-      availabilityDomain: "Uocm:US-ASHBURN-AD-1",
+      availabilityDomain: availabilityDomainIn(this.env.region),
       faultDomain: "FAULT-DOMAIN-1",
       kubernetesVersion: pool.kubernetesVersion,
       lifecycleState: state,
@@ -237,14 +239,17 @@ export class NodePools implements Service {
       timeCreated: new Date(now).toISOString(),
       systemTags: {},
       ...fields,
-      id: seed.id ?? newOcid("nodepool"),
+      id: seed.id ?? ocidIn(this.env.region, "nodepool"),
       compartmentId: seed.compartmentId ?? this.env.tenancyId,
-      clusterId: seed.clusterId ?? `ocid1.cluster.oc1.iad.emulator${this.store.nextSeq}`,
+      clusterId: seed.clusterId ?? fixedOcidIn(this.env.region, "cluster", `emulator${this.store.nextSeq}`),
       name: seed.name ?? `pool-${this.store.nextSeq}`,
       lifecycleState: seed.lifecycleState ?? "ACTIVE",
       nodeConfigDetails: {
         placementConfigs: [
-          { availabilityDomain: "Uocm:US-ASHBURN-AD-1", subnetId: "ocid1.subnet.oc1.iad.emulator" },
+          {
+            availabilityDomain: availabilityDomainIn(this.env.region),
+            subnetId: fixedOcidIn(this.env.region, "subnet", "emulator"),
+          },
         ],
         ...(isObject(seed.nodeConfigDetails) ? seed.nodeConfigDetails : {}),
         size,

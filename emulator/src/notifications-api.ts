@@ -62,8 +62,6 @@ export class NotificationsService {
   #seq = 0;
   #fault: ServiceFault | undefined;
 
-  constructor(readonly faults: FaultInjector) {}
-
   register(topics: readonly unknown[]): TopicJson[] {
     const out = topics.map(parseTopic);
     for (const t of out) this.#topics.set(t.id, t);
@@ -85,6 +83,8 @@ export class NotificationsService {
     path: string,
     headers: Record<string, string>,
     call: CallDraft,
+    /** The faults of the region the request went to (rate limit per principal per region). */
+    faults: FaultInjector,
     authenticate: (body: Buffer) => Promise<Principal>,
   ): Promise<void> {
     const m = /^\/20181201\/topics\/([^/]+)\/messages$/.exec(path);
@@ -93,11 +93,11 @@ export class NotificationsService {
     }
     call.operation = "PublishMessage";
     const topicId = decodeURIComponent(m[1]);
-    if (this.faults.latencyMs > 0) await sleep(this.faults.latencyMs);
+    if (faults.latencyMs > 0) await sleep(faults.latencyMs);
     const body = await readBody(req);
     const principal = await authenticate(body);
-    this.faults.rateLimit(principal.id, Date.now());
-    this.faults.randomError();
+    faults.rateLimit(principal.id, Date.now());
+    faults.randomError();
     throwServiceFault(this.#fault, "PublishMessage");
     if (!isOcid(topicId, "onstopic"))
       throw invalidParameter(`Malformed topic OCID: ${topicId.slice(0, 300)}`);

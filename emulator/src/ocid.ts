@@ -8,7 +8,8 @@ export function isOcid(value: string, type?: string): boolean {
   return type === undefined || value.split(".")[1] === type;
 }
 
-export function newOcid(type: string, region = "iad"): string {
+/** A new OCID; regional types carry the region key (`iad`), global ones (tenancy, user) none. */
+export function newOcid(type: string, region = "iad", realm = "oc1"): string {
   const regionPart = type === "tenancy" || type === "compartment" || type === "user" ? "" : region;
-  return `ocid1.${type}.oc1.${regionPart}.${randomBytes(30).toString("hex").slice(0, 60)}`;
+  return `ocid1.${type}.${realm}.${regionPart}.${randomBytes(30).toString("hex").slice(0, 60)}`;
 }

@@ -5,7 +5,7 @@
  * it under its own API version; the statuses are scheduled when the operation is accepted.
  */
 import { invalidParameter } from "./errors.js";
-import { newOcid } from "./ocid.js";
+import { ocidIn } from "./regions.js";
 import { type Routed, type ServiceCall, segment, visible } from "./service.js";
 import { type ResourceJson, TrackedStore } from "./tracked.js";
 
@@ -53,10 +53,14 @@ export class WorkRequests {
   readonly #store = new TrackedStore<WorkRequestRecord>("work request");
 
   /** `ocidType` of the ids this service issues, e.g. `clustersworkrequest`. */
-  constructor(readonly ocidType: string) {}
+  constructor(
+    readonly ocidType: string,
+    /** The region whose key the ids carry. */
+    readonly region: string,
+  ) {}
 
   accept(a: Accepted, now: number): string {
-    const id = newOcid(this.ocidType);
+    const id = ocidIn(this.region, this.ocidType);
     const record = this.#store.add(
       {
         id,

@@ -52,6 +52,33 @@ describe("CLI", () => {
     expect(await exited).toBe(0);
   });
 
+  it("--regions serves more regions, each under its own prefix", async () => {
+    const { child, exited, firstLine } = startCli([
+      "--port",
+      "0",
+      "--regions",
+      "us-ashburn-1,us-phoenix-1, eu-frankfurt-1",
+    ]);
+    const info = JSON.parse(await firstLine) as { url: string; region: string; regions: string[] };
+    expect(info.region).toBe("us-ashburn-1");
+    expect(info.regions).toEqual(["us-ashburn-1", "us-phoenix-1", "eu-frankfurt-1"]);
+    const [made] = await new EmulatorAdmin(info.url).forRegion("eu-frankfurt-1").putInstances([{}]);
+    expect(made?.id).toMatch(/^ocid1\.instance\.oc1\.fra\./);
+    child.kill("SIGTERM");
+    expect(await exited).toBe(0);
+  });
+
+  it("exits 2 naming an unknown region", async () => {
+    const { child, exited, firstLine } = startCli(["--port", "0", "--regions", "xx-nowhere-1"]);
+    firstLine.catch(() => undefined);
+    let stderr = "";
+    child.stderr.on("data", (c: Buffer) => {
+      stderr += c.toString();
+    });
+    expect(await exited).toBe(2);
+    expect(stderr).toContain("xx-nowhere-1");
+  });
+
   it("exits 2 with a message on a bad flag", async () => {
     const { exited, firstLine } = startCli(["--port", "nope"]);
     firstLine.catch(() => undefined);

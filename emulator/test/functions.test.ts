@@ -108,6 +108,8 @@ describe("Functions API", () => {
       rpRegion: "us-ashburn-1",
       hasRpst: true,
       computeEndpoint: emu.url,
+      // One region served: no endpoint template.
+      endpointTemplate: null,
     });
     const deadline = Date.parse(String(first.deadline));
     expect(deadline).toBeGreaterThan(Date.now());

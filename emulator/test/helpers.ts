@@ -90,6 +90,8 @@ export async function signedFetch(
     headers?: Record<string, string>;
     /** false: sign a POST without the body headers, as the Python SDK does for opaque bodies. */
     signBody?: boolean;
+    /** The request target to sign when it is not the one sent (a tampered path). */
+    signedPath?: string;
   } = {},
 ): Promise<{ status: number; headers: Headers; json: unknown }> {
   const { createHash, sign } = await import("node:crypto");
@@ -110,7 +112,9 @@ export async function signedFetch(
   }
   const signingString = names
     .map((n) =>
-      n === "(request-target)" ? `${n}: ${method.toLowerCase()} ${pathAndQuery}` : `${n}: ${headers[n]}`,
+      n === "(request-target)"
+        ? `${n}: ${method.toLowerCase()} ${opts.signedPath ?? pathAndQuery}`
+        : `${n}: ${headers[n]}`,
     )
     .join("\n");
   const signature = sign("sha256", Buffer.from(signingString), key.privateKeyPem).toString("base64");
