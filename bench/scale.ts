@@ -112,7 +112,7 @@ export async function runScale(opts: ScaleOptions): Promise<ScaleResult> {
   const admins = new Map<string, Admin>();
   const ids = new Map<string, string[]>();
   for (const [i, region] of opts.regions.entries()) {
-    const admin = new Admin(`${opts.url}/${region.name}`);
+    const admin = new Admin(opts.url, region.name);
     admins.set(region.name, admin);
     await admin.setFaults({ rateLimit: { perSecond: opts.ratePerSecond, burst: opts.burst } });
     ids.set(region.name, await seedRegion(admin, region, counts[i] ?? 0, compartmentId));
