@@ -12,6 +12,8 @@ import {
   type AuthenticationDetailsProvider,
   ConfigFileAuthenticationDetailsProvider,
   InstancePrincipalsAuthenticationDetailsProviderBuilder,
+  isRegionProvider,
+  Region,
   ResourcePrincipalAuthenticationDetailsProvider,
 } from "oci-common";
 import { type AuthMode, readAuthMode } from "./config.js";
@@ -25,6 +27,30 @@ export type Env = Record<string, string | undefined>;
 export interface AuthChoice {
   provider: AuthenticationDetailsProvider;
   mode: AuthMode;
+  /** The credentials' region (the function's home region); undefined when none is known. */
+  region?: Region | undefined;
+}
+
+const DEFAULT_METADATA_BASE_URL = "http://169.254.169.254/opc/v2/";
+
+/** A region the metadata service names by key (iad) or name (us-ashburn-1), from the SDK's tables. */
+function regionNamed(text: string): Region | undefined {
+  const value = text.trim().toLowerCase();
+  return Region.values().find((r) => r.regionId === value || r.regionCode === value);
+}
+
+/**
+ * The instance's region when the SDK did not read it: it does so only while it looks up the
+ * federation endpoint itself, so with OCI_FEDERATION_ENDPOINT set the region is read here, from the
+ * same metadata service, under the same timeout.
+ */
+async function instanceRegion(metadataBase: string | undefined, signal: AbortSignal): Promise<Region> {
+  const base = (metadataBase || DEFAULT_METADATA_BASE_URL).replace(/\/?$/, "/");
+  const res = await fetch(`${base}instance/region`, { headers: { authorization: "Bearer Oracle" }, signal });
+  const text = await res.text();
+  const region = res.ok ? regionNamed(text) : undefined;
+  if (!region) throw new Error(`the metadata service named no region this SDK knows (HTTP ${res.status})`);
+  return region;
 }
 
 const INSTANCE_PRINCIPAL_TIMEOUT_MS = 10_000;
@@ -86,7 +112,7 @@ function configFile(env: Env): AuthenticationDetailsProvider {
   }
 }
 
-async function instancePrincipal(env: Env): Promise<AuthenticationDetailsProvider> {
+async function instancePrincipal(env: Env): Promise<AuthChoice> {
   const builder = new InstancePrincipalsAuthenticationDetailsProviderBuilder();
   const metadata = env.OCI_METADATA_BASE_URL?.trim();
   const federation = env.OCI_FEDERATION_ENDPOINT?.trim();
@@ -99,8 +125,12 @@ async function instancePrincipal(env: Env): Promise<AuthenticationDetailsProvide
       INSTANCE_PRINCIPAL_TIMEOUT_MS,
     );
   });
+  const controller = new AbortController();
   try {
-    return await Promise.race([builder.build(), timeout]);
+    const provider = await Promise.race([builder.build(), timeout]);
+    const known = isRegionProvider(provider) ? provider.getRegion() : undefined;
+    const region = known ?? (await Promise.race([instanceRegion(metadata, controller.signal), timeout]));
+    return { provider, mode: "instance_principal", region };
   } catch (error) {
     throw failure(
       `instance principal: the metadata service (${metadata || "default"}) or federation endpoint (${federation || "from the region"}) failed (${causeText(error)})`,
@@ -108,22 +138,28 @@ async function instancePrincipal(env: Env): Promise<AuthenticationDetailsProvide
     );
   } finally {
     clearTimeout(timer);
+    controller.abort();
   }
+}
+
+/** The provider's own region (resource principal, config file). */
+function choice(provider: AuthenticationDetailsProvider, mode: AuthMode): AuthChoice {
+  return { provider, mode, region: isRegionProvider(provider) ? provider.getRegion() : undefined };
 }
 
 export async function createAuthProvider(env: Env): Promise<AuthChoice> {
   const forced = readAuthMode(env);
-  if (forced === "resource_principal") return { provider: resourcePrincipal(env), mode: forced };
-  if (forced === "config_file") return { provider: configFile(env), mode: forced };
-  if (forced === "instance_principal") return { provider: await instancePrincipal(env), mode: forced };
+  if (forced === "resource_principal") return choice(resourcePrincipal(env), forced);
+  if (forced === "config_file") return choice(configFile(env), forced);
+  if (forced === "instance_principal") return await instancePrincipal(env);
 
   if (env.OCI_RESOURCE_PRINCIPAL_VERSION?.trim()) {
-    return { provider: resourcePrincipal(env), mode: "resource_principal" };
+    return choice(resourcePrincipal(env), "resource_principal");
   }
   const path = configFilePath(env);
-  if (existsSync(path)) return { provider: configFile(env), mode: "config_file" };
+  if (existsSync(path)) return choice(configFile(env), "config_file");
   try {
-    return { provider: await instancePrincipal(env), mode: "instance_principal" };
+    return await instancePrincipal(env);
   } catch (error) {
     throw failure(
       `no OCI credentials: OCI_RESOURCE_PRINCIPAL_VERSION is not set (resource principal, set inside OCI Functions); ` +

@@ -4,7 +4,7 @@
  * structured JSON response, with ctx.httpGateway.statusCode set for HTTP gateway triggers.
  */
 import type { FnContext } from "@fnproject/fdk";
-import { type BatchDeps, type BatchTuning, runBatch } from "./batch.js";
+import type { BatchTuning } from "./batch.js";
 import { type Clock, systemClock } from "./clock.js";
 import type { ComputePort, PowerAction } from "./compute.js";
 import { type Env, type FunctionConfig, readConfig } from "./config.js";
@@ -14,15 +14,25 @@ import { Guardrail } from "./guardrail.js";
 import { captureConsole, createLogger, type LineSink, type Logger } from "./log.js";
 import { type MetricsConfig, readMetricsConfig } from "./metrics.js";
 import { type MetricsFactory, type MetricsSink, reportMetrics } from "./metrics-post.js";
+import { type RegionalOutcome, runRegional } from "./regional-batch.js";
+import { isRegionalCompute, type RegionalCompute, singleRegion } from "./regions.js";
 import { type FunctionKind, type PowerRequest, parseRequest } from "./request.js";
-import { type Built, batchResponse, errorResponse, type PowerResponse } from "./response.js";
+import {
+  type Built,
+  batchResponse,
+  errorResponse,
+  type PowerResponse,
+  viewOf,
+  withRegionErrors,
+} from "./response.js";
 import { asPowerError } from "./retry.js";
 import { ShapeCatalogueCache, type ShapesPort } from "./shapes.js";
 import { type RequestRun, runIncoming, type TriggerAnswer } from "./trigger-run.js";
 import { classifyBody, type EventRule, readEventRules } from "./triggers.js";
 
 export type { Env } from "./config.js";
-export type ComputeFactory = (env: Env) => Promise<ComputePort>;
+/** The OCI adapter gives every region's port; an injected single port (tests) serves one region. */
+export type ComputeFactory = (env: Env) => Promise<ComputePort | RegionalCompute>;
 
 export interface HandlerOptions {
   /** Defaults to the OCI adapter (loaded on first use, so invalid input never loads the SDK). */
@@ -44,8 +54,13 @@ export { computeDeadline, DEADLINE_MARGIN_MS, DEFAULT_BUDGET_MS, hardDeadline } 
 
 const defaultFactory: ComputeFactory = async (env) => {
   const { createOciCompute } = await import("./oci-compute.js");
-  return (await createOciCompute(env)).compute;
+  return (await createOciCompute(env)).regional;
 };
+
+/** The region an injected single port stands for (it is reported in every result). */
+function injectedRegion(env: Env): string {
+  return env.OCI_RESOURCE_PRINCIPAL_REGION?.trim() || env.OCI_REGION?.trim() || "local";
+}
 
 const defaultMetricsFactory: MetricsFactory = async (env) => {
   const { createOciMetrics } = await import("./metrics-post.js");
@@ -95,7 +110,7 @@ interface Shared {
   defaultAction: PowerAction;
   clock: Clock;
   options: HandlerOptions;
-  getCompute: (env: Env) => Promise<ComputePort>;
+  getCompute: (env: Env) => Promise<RegionalCompute>;
   /** The process's shape catalogues (one per Compute client), kept across invocations for an hour. */
   shapesFor: (port: ComputePort) => { cache: ShapeCatalogueCache; port: ShapesPort } | undefined;
   /** undefined: metrics are not posted (an injected compute port without a metrics sink). */
@@ -168,7 +183,7 @@ function prepare(
 }
 
 /** The OCI client, or an error answer if it cannot be set up before the deadline. */
-async function computeFor(shared: Shared, inv: Invocation): Promise<ComputePort | Built> {
+async function computeFor(shared: Shared, inv: Invocation): Promise<RegionalCompute | Built> {
   let cancel: (() => void) | undefined;
   try {
     const budget = new Promise<never>((_, reject) => {
@@ -204,39 +219,25 @@ async function execute(shared: Shared, inv: Invocation): Promise<Built> {
       return errorResponse(request.action, refused, request.dryRun);
     }
   }
-  const port = await computeFor(shared, inv);
-  if (isBuilt(port)) return port;
-  const outcome = await runBatch(request, {
-    compute: port,
+  const regional = await computeFor(shared, inv);
+  if (isBuilt(regional)) return regional;
+  const outcome = await runRegional(request, {
+    regional,
     config: inv.config,
     logger,
     deadlineAt,
     startedAt,
     answerBy: inv.answerBy,
     clock: shared.clock,
-    ...shapesOption(shared.shapesFor(port)),
+    shapesFor: shared.shapesFor,
     ...(shared.options.tuning ? { tuning: shared.options.tuning } : {}),
   });
-  if (outcome.fatal) {
-    logger.error("targets could not be resolved", {
-      error_code: outcome.fatal.code,
-      error_message: outcome.fatal.message,
-      opc_request_id: outcome.fatal.opcRequestId,
-    });
-    const built = errorResponse(request.action, outcome.fatal, request.dryRun);
-    built.body.summary = {
-      requested: 0,
-      changed: 0,
-      unchanged: 0,
-      skipped: 0,
-      in_progress: 0,
-      failed: 0,
-      planned: 0,
-    };
-    built.body.results = [];
-    return built;
-  }
-  const built = batchResponse(request.action, request.dryRun, outcome.results);
+  if (outcome.fatal) return fatalAnswer(request, outcome, logger);
+  const built = viewOf(
+    withRegionErrors(batchResponse(request.action, request.dryRun, outcome.results), outcome.regionErrors),
+    request.results,
+    request.wait,
+  );
   logger.info("done", {
     message: built.body.message,
     ok: built.body.ok,
@@ -246,8 +247,27 @@ async function execute(shared: Shared, inv: Invocation): Promise<Built> {
   return built;
 }
 
-function shapesOption(shapes: ReturnType<Shared["shapesFor"]>): Pick<BatchDeps, "shapes"> {
-  return shapes ? { shapes } : {};
+/** The targets could not be selected at all: an error answer with an empty summary. */
+function fatalAnswer(request: PowerRequest, outcome: RegionalOutcome, logger: Logger): Built {
+  const fatal = outcome.fatal as PowerError;
+  logger.error("targets could not be resolved", {
+    error_code: fatal.code,
+    error_message: fatal.message,
+    opc_request_id: fatal.opcRequestId,
+  });
+  const built = errorResponse(request.action, fatal, request.dryRun);
+  built.body.summary = {
+    requested: 0,
+    changed: 0,
+    unchanged: 0,
+    skipped: 0,
+    in_progress: 0,
+    failed: 0,
+    planned: 0,
+  };
+  built.body.results = [];
+  if (outcome.regionErrors.length > 1) built.body.region_errors = outcome.regionErrors;
+  return built;
 }
 
 /** An answer already built (an error found while preparing), as opposed to the value asked for. */
@@ -349,15 +369,17 @@ export function makeHandler(
   const fnName = kind === "START" ? "start-compute" : "stop-compute";
   const defaultAction: PowerAction = kind === "START" ? "START" : "SOFTSTOP";
   const clock = options.clock ?? systemClock;
-  let compute: Promise<ComputePort> | undefined;
+  let compute: Promise<RegionalCompute> | undefined;
   if (options.captureConsole ?? !options.logSink) {
     captureConsole(
       createLogger({ base: { fn: fnName }, ...(options.logSink ? { sink: options.logSink } : {}) }),
     );
   }
-  const getCompute = (env: Env): Promise<ComputePort> => {
+  const getCompute = (env: Env): Promise<RegionalCompute> => {
     if (!compute) {
-      const created = factory(env);
+      const created = factory(env).then((port) =>
+        isRegionalCompute(port) ? port : singleRegion(port, injectedRegion(env)),
+      );
       compute = created;
       // A failed setup is retried on the next invocation (e.g. the metadata service was slow).
       created.catch(() => {

@@ -12,10 +12,11 @@
  * is exactly one log line (no secrets: messages are scrubbed).
  */
 import { request as httpRequest, type IncomingMessage } from "node:http";
-import { DefaultRequestSigner, isRegionProvider } from "oci-common";
+import { DefaultRequestSigner } from "oci-common";
 import { sharedAuthProvider } from "./auth.js";
 import type { Clock } from "./clock.js";
 import type { Env } from "./config.js";
+import { configuredEndpoint } from "./endpoints.js";
 import { PowerError } from "./errors.js";
 import type { Logger } from "./log.js";
 import { scrubSecrets } from "./log.js";
@@ -45,38 +46,13 @@ export interface MetricsSink {
 }
 export type MetricsFactory = (env: Env) => Promise<MetricsSink>;
 
-function badEndpoint(key: string, message: string): PowerError {
-  return new PowerError("InvalidConfiguration", `configuration ${key} ${message}`);
-}
-
-function httpUrl(key: string, raw: string): string {
-  let url: URL;
-  try {
-    url = new URL(raw.replace("{region}", "region"));
-  } catch {
-    throw badEndpoint(key, `is not a URL: ${JSON.stringify(raw.slice(0, 80))}`);
-  }
-  if (url.protocol !== "http:" && url.protocol !== "https:") throw badEndpoint(key, "must be an http(s) URL");
-  return raw.replace(/\/+$/, "");
-}
-
 /**
- * The telemetry-ingestion base URL: OCI_ENDPOINT_TEMPLATE ({region} replaced), else OCI_ENDPOINT
- * (one URL for every service, e.g. the emulator), else https://telemetry-ingestion.<region>.<realm domain>.
+ * The telemetry-ingestion base URL: the configured endpoint (OCI_ENDPOINT_TEMPLATE with {region}
+ * replaced, else OCI_ENDPOINT; src/endpoints.ts), else https://telemetry-ingestion.<region>.<realm domain>.
  */
 export function monitoringEndpoint(env: Env, region: string, realmDomain: string | undefined): string {
-  const template = env.OCI_ENDPOINT_TEMPLATE?.trim();
-  if (template) {
-    if (!template.includes("{region}")) {
-      throw badEndpoint(
-        "OCI_ENDPOINT_TEMPLATE",
-        "must contain {region}, e.g. http://127.0.0.1:8080/{region}",
-      );
-    }
-    return httpUrl("OCI_ENDPOINT_TEMPLATE", template).replace("{region}", region);
-  }
-  const fixed = env.OCI_ENDPOINT?.trim();
-  if (fixed) return httpUrl("OCI_ENDPOINT", fixed);
+  const configured = configuredEndpoint(env, [], region);
+  if (configured) return configured.url;
   if (!region || !realmDomain) {
     throw new PowerError(
       "InvalidConfiguration",
@@ -88,8 +64,7 @@ export function monitoringEndpoint(env: Env, region: string, realmDomain: string
 
 /** The OCI adapter: a signed PostMetricData to the telemetry-ingestion endpoint. */
 export async function createOciMetrics(env: Env): Promise<MetricsSink> {
-  const { provider } = await sharedAuthProvider(env);
-  const region = isRegionProvider(provider) ? provider.getRegion() : undefined;
+  const { provider, region } = await sharedAuthProvider(env);
   const regionId = region?.regionId ?? "";
   const base = monitoringEndpoint(env, regionId, region?.realm?.secondLevelDomain);
   let ownCompartmentId: string | undefined;

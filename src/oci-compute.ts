@@ -21,6 +21,7 @@ import {
   type HttpClient,
   type HttpRequest,
   isRegionProvider,
+  type Region,
 } from "oci-common";
 import { ComputeClient } from "oci-core/lib/client.js";
 import type { Instance } from "oci-core/lib/model/instance.js";
@@ -28,9 +29,11 @@ import type { Shape } from "oci-core/lib/model/shape.js";
 import { sharedAuthProvider } from "./auth.js";
 import type { ComputePort, InstanceView, PowerAction } from "./compute.js";
 import type { AuthMode, Env } from "./config.js";
+import { configuredEndpoint } from "./endpoints.js";
 import { ComputeError, describeThrown, PowerError } from "./errors.js";
 import { KindRouter } from "./kind-router.js";
 import { scrubSecrets } from "./log.js";
+import type { RegionalCompute } from "./regions.js";
 import type { ShapeInfo, ShapesPort } from "./shapes.js";
 
 const PAGE_LIMIT = 1000;
@@ -461,8 +464,9 @@ export interface EndpointClient {
 }
 
 /**
- * Points a client at the first configured key's URL (e.g. OCI_COMPUTE_ENDPOINT, then OCI_ENDPOINT:
- * one base URL for every service, as the emulator serves them all on one port), else the region.
+ * Points a client at its region (the one given, else the credentials'), then at the configured URL if
+ * there is one (src/endpoints.ts: OCI_ENDPOINT_TEMPLATE, then the service's keys, then OCI_ENDPOINT);
+ * without one the SDK's endpoint for the region stays.
  */
 export function setEndpoint(
   client: EndpointClient,
@@ -470,70 +474,70 @@ export function setEndpoint(
   env: Env,
   keys: readonly string[],
   service: string,
+  region?: Region,
 ): void {
-  if (isRegionProvider(provider)) {
-    const region = provider.getRegion();
-    if (region) client.region = region;
-  }
-  const key = keys.find((k) => env[k]?.trim());
-  const endpoint = key ? env[key]?.trim() : undefined;
-  if (key && endpoint) {
-    let url: URL;
-    try {
-      url = new URL(endpoint);
-    } catch {
-      throw new PowerError(
-        "InvalidConfiguration",
-        `configuration ${key} is not a URL: ${JSON.stringify(endpoint.slice(0, 80))}`,
-      );
-    }
-    if (url.protocol !== "http:" && url.protocol !== "https:") {
-      throw new PowerError("InvalidConfiguration", `configuration ${key} must be an http(s) URL`);
-    }
-    client.endpoint = endpoint.replace(/\/+$/, "");
+  const target = region ?? (isRegionProvider(provider) ? provider.getRegion() : undefined);
+  if (target) client.region = target;
+  const configured = configuredEndpoint(env, keys, target?.regionId ?? "");
+  if (configured) {
+    client.endpoint = configured.url;
   } else if (!client.endpoint) {
     throw new PowerError(
       "InvalidConfiguration",
-      `no ${service} endpoint: the credentials carry no region; set ${keys.join(" or ")} or a region`,
+      `no ${service} endpoint: the credentials carry no region; set ${[...keys, "OCI_ENDPOINT"].join(" or ")} or a region`,
     );
   }
 }
 
 /**
- * The Compute client for a provider: signed by our transport, its endpoint derived from the
- * provider's region (https://iaas.<region>.<realm domain>, by oci-common's Region/Realm tables) unless
- * OCI_COMPUTE_ENDPOINT or OCI_ENDPOINT overrides it. The endpoint getter still holds a template
- * ("{dualStack?…}") the SDK resolves per request, so test/build/endpoints.test.ts captures the URL a
- * request goes to through `httpClient` instead.
+ * The Compute client for a provider: signed by our transport, its endpoint derived from the region
+ * (https://iaas.<region>.<realm domain>, by oci-common's Region/Realm tables) unless configured
+ * (src/endpoints.ts). The endpoint getter still holds a template ("{dualStack?…}") the SDK resolves
+ * per request, so test/build/endpoints.test.ts captures the URL a request goes to through `httpClient`.
  */
 export function createComputeClient(
   provider: AuthenticationDetailsProvider,
   env: Env,
   httpClient: HttpClient = new RecordingHttpClient(provider),
+  region?: Region,
 ): ComputeClient {
   // The SDK accepts a provider or a transport; ours signs with the provider, so give the region by hand.
   const client = new ComputeClient({ httpClient });
-  setEndpoint(client, provider, env, ["OCI_COMPUTE_ENDPOINT", "OCI_ENDPOINT"], "Compute");
+  setEndpoint(client, provider, env, ["OCI_COMPUTE_ENDPOINT"], "Compute", region);
   return client;
 }
 
-/** Builds the auth provider and the client: once per process (the handler caches the promise). */
-export async function createOciCompute(
+/** One region's port over every kind: instances here, the other kinds' clients loaded on first use. */
+function regionPort(
+  provider: AuthenticationDetailsProvider,
+  mode: AuthMode,
   env: Env,
-): Promise<{ compute: ComputePort & ShapesPort; authMode: string }> {
-  const { provider, mode } = await sharedAuthProvider(env);
-  const instances = new OciCompute(createComputeClient(provider, env), mode);
-  // Other kinds' clients are loaded and built only when a target of that kind comes up.
+  region: Region | undefined,
+): KindRouter & ShapesPort {
+  const instances = new OciCompute(createComputeClient(provider, env, undefined, region), mode);
   const kinds = async () => await import("./oci-kinds.js");
-  const context = { provider, mode, env };
+  const context = { provider, mode, env, ...(region ? { region } : {}) };
   const router = new KindRouter(instances, {
     instance_pool: async () => (await kinds()).createInstancePools(context),
     node_pool: async () => (await kinds()).createNodePools(context),
     container_instance: async () => (await kinds()).createContainerInstances(context),
   });
   // Shapes are instances' only (billing-aware stops): the router passes ListShapes to them.
-  const compute = Object.assign(router, {
+  return Object.assign(router, {
     listShapes: (compartmentId: string, signal?: AbortSignal) => instances.listShapes(compartmentId, signal),
   });
-  return { compute, authMode: mode };
+}
+
+/** Builds the auth provider and the home region's port: once per process (the handler caches the promise). */
+export async function createOciCompute(
+  env: Env,
+): Promise<{ compute: ComputePort & ShapesPort; regional: RegionalCompute; authMode: string }> {
+  const { provider, mode, region } = await sharedAuthProvider(env);
+  const compute = regionPort(provider, mode, env, region);
+  const { createRegionalCompute } = await import("./oci-regions.js");
+  const regional = createRegionalCompute(
+    { provider, mode, env, home: region, makePort: (r) => regionPort(provider, mode, env, r) },
+    compute,
+  );
+  return { compute, regional, authMode: mode };
 }

@@ -4,7 +4,7 @@
  * (oci-containerengine ContainerEngineClient) and container instances (oci-containerinstances
  * ContainerInstanceClient). Loaded only when a target of one of these kinds comes up.
  */
-import type { AuthenticationDetailsProvider } from "oci-common";
+import type { AuthenticationDetailsProvider, Region } from "oci-common";
 import { ContainerEngineClient } from "oci-containerengine/lib/client.js";
 import type { NodePool } from "oci-containerengine/lib/model/node-pool.js";
 import type { NodePoolSummary } from "oci-containerengine/lib/model/node-pool-summary.js";
@@ -28,12 +28,13 @@ import { callOci, RecordingHttpClient, setEndpoint } from "./oci-compute.js";
 
 const PAGE_LIMIT = 1000;
 const MAX_PAGES = 100;
-const ENDPOINT_KEYS = ["OCI_ENDPOINT"] as const;
 
 export interface KindContext {
   provider: AuthenticationDetailsProvider;
   mode: AuthMode;
   env: Env;
+  /** The region the clients call (absent: the credentials' region). */
+  region?: Region;
 }
 
 type Tags = Record<string, Record<string, unknown>>;
@@ -354,19 +355,19 @@ function tagKeyOf(env: Env): string {
 
 export function createInstancePools(c: KindContext): OciInstancePools {
   const client = new ComputeManagementClient({ httpClient: new RecordingHttpClient(c.provider) });
-  setEndpoint(client, c.provider, c.env, ["OCI_COMPUTE_ENDPOINT", ...ENDPOINT_KEYS], "Compute Management");
+  setEndpoint(client, c.provider, c.env, ["OCI_COMPUTE_ENDPOINT"], "Compute Management", c.region);
   return new OciInstancePools(client, c.mode);
 }
 
 export function createNodePools(c: KindContext): OciNodePools {
   const tagKey = tagKeyOf(c.env);
   const client = new ContainerEngineClient({ httpClient: new RecordingHttpClient(c.provider) });
-  setEndpoint(client, c.provider, c.env, ENDPOINT_KEYS, "Container Engine");
+  setEndpoint(client, c.provider, c.env, [], "Container Engine", c.region);
   return new OciNodePools(client, c.mode, tagKey);
 }
 
 export function createContainerInstances(c: KindContext): OciContainerInstances {
   const client = new ContainerInstanceClient({ httpClient: new RecordingHttpClient(c.provider) });
-  setEndpoint(client, c.provider, c.env, ENDPOINT_KEYS, "Container Instances");
+  setEndpoint(client, c.provider, c.env, [], "Container Instances", c.region);
   return new OciContainerInstances(client, c.mode);
 }

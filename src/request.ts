@@ -20,7 +20,12 @@ export type Targets =
       definedTags: Record<string, Record<string, string>>;
       /** Which kinds the tags select (absent: ["instance"]). */
       kinds?: TargetKind[];
+      /** Which regions to select in (absent: the function's region; "all": the tenancy's subscribed regions). */
+      regions?: string[] | "all";
     };
+
+/** results: every target's entry (the default) or only those that are not a success. */
+export type ResultsView = "all" | "failures";
 
 export interface PowerRequest {
   action: PowerAction;
@@ -34,6 +39,8 @@ export interface PowerRequest {
   ignoreOverrides?: boolean;
   /** start-compute: the size node pools start to (else their recorded size). */
   size?: number | undefined;
+  /** Which entries the response lists (the summary always counts every target). */
+  results?: ResultsView;
 }
 
 export const MAX_BODY_BYTES = 256 * 1024;
@@ -58,8 +65,14 @@ const COMMON_KEYS = [
   "dry_run",
   "schedule",
   "ignore_overrides",
+  "regions",
+  "results",
 ] as const;
 const MAX_SCHEDULE_CHARS = 255;
+/** More than OCI has regions in any realm. */
+export const MAX_REGIONS = 64;
+/** A region name's shape (us-ashburn-1, us-gov-ashburn-1, sa-saopaulo-1); whether OCI has it is checked later. */
+const REGION_NAME = /^[a-z]{2,}(-[a-z]+)+-[0-9]+$/;
 
 /** Common spellings people reach for, mapped to the key we accept. */
 const ALIASES: Record<string, string> = {
@@ -478,6 +491,40 @@ function parseCompartmentId(raw: unknown, problems: Problems): Targets | undefin
   return { kind: "compartment", compartmentId: raw, freeformTags: {}, definedTags: {}, kinds: ["instance"] };
 }
 
+/** regions: a list of region names, or "all" (the tenancy's subscribed regions). */
+function parseRegions(raw: unknown, problems: Problems): string[] | "all" | undefined {
+  const expected = 'a list of region names such as ["us-ashburn-1", "eu-frankfurt-1"], or "all"';
+  if (raw === "all") return "all";
+  if (!Array.isArray(raw) || raw.length === 0 || raw.length > MAX_REGIONS) {
+    const size = Array.isArray(raw) ? ` of ${raw.length} entries (1 to ${MAX_REGIONS})` : "";
+    problems.add("regions", `regions must be ${expected}, got ${describeValue(raw)}${size}`);
+    return undefined;
+  }
+  const regions: string[] = [];
+  for (const [i, v] of raw.entries()) {
+    if (typeof v !== "string" || !REGION_NAME.test(v)) {
+      problems.add(
+        `regions[${i}]`,
+        `regions[${i}] is ${describeValue(v)}, not a region name such as "us-ashburn-1"`,
+      );
+    } else if (regions.includes(v)) {
+      problems.add(`regions[${i}]`, `regions[${i}] repeats "${v}"; list each region once`);
+    } else regions.push(v);
+  }
+  return regions.length === raw.length ? regions : undefined;
+}
+
+function parseResultsView(body: Body, problems: Problems): ResultsView {
+  if (!Object.hasOwn(body, "results")) return "all";
+  const v = body.results;
+  if (v === "all" || v === "failures") return v;
+  problems.add(
+    "results",
+    `results must be "all" (every target's entry, the default) or "failures" (only entries that are not a success), got ${describeValue(v)}`,
+  );
+  return "all";
+}
+
 const TARGET_FORMS = ["instance_id", "instance_ids", "target_id", "target_ids", "compartment_id"];
 
 /** Exactly one of instance_id, instance_ids or compartment_id; tags only with compartment_id. */
@@ -505,6 +552,12 @@ function parseTargets(body: Body, problems: Problems): Targets | undefined {
   } else {
     targets = parseCompartmentId(body.compartment_id, problems);
   }
+  if (has("regions") && forms.length === 1 && !has("compartment_id")) {
+    problems.add(
+      "regions",
+      "regions only applies with compartment_id (an OCID carries its own region: ocid1.instance.oc1.<region key>...)",
+    );
+  }
   for (const tagKey of ["freeform_tags", "defined_tags", "kinds"] as const) {
     if (has(tagKey) && forms.length === 1 && !has("compartment_id")) {
       problems.add(
@@ -525,6 +578,10 @@ function parseTargets(body: Body, problems: Problems): Targets | undefined {
     if (has("kinds")) {
       const kinds = parseKinds(body.kinds, problems);
       if (kinds) targets.kinds = kinds;
+    }
+    if (has("regions")) {
+      const regions = parseRegions(body.regions, problems);
+      if (regions) targets.regions = regions;
     }
   }
   return targets;
@@ -610,9 +667,19 @@ export function parseRequest(input: unknown, fn: FunctionKind): PowerRequest {
   const action = parseAction(body, fn, problems);
   const schedule = Object.hasOwn(body, "schedule") ? checkSchedule(body.schedule, problems) : undefined;
   const size = parseSize(body, fn, problems);
+  const results = parseResultsView(body, problems);
   problems.throwIfAny();
   if (!targets) throw new InvalidParameterError(`no valid target; ${HOW_TO}`, "body");
-  const request: PowerRequest = { action, targets, wait, timeoutSeconds, dryRun, ignoreOverrides, size };
+  const request: PowerRequest = {
+    action,
+    targets,
+    wait,
+    timeoutSeconds,
+    dryRun,
+    ignoreOverrides,
+    size,
+    results,
+  };
   if (schedule !== undefined) request.schedule = schedule;
   return request;
 }

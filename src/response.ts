@@ -29,10 +29,19 @@ export interface PowerResponse {
   summary?: Summary;
   results?: InstanceResult[];
   error?: ErrorBody;
+  /** Regions whose targets could not be selected (a compartment selection over several regions). */
+  region_errors?: RegionErrorBody[];
+  /** With "results": "failures": how many success entries were left out of results (summary counts them). */
+  results_omitted?: number;
   /** A Connector Hub batch: each message's own answer, in order (trigger-run.ts). */
   messages?: MessageAnswer[];
   /** How the request arrived when it was not a direct one (an event rule or a Connector Hub batch). */
   trigger?: TriggerInfo;
+}
+
+export interface RegionErrorBody {
+  region: string;
+  error: ErrorBody;
 }
 
 /** One message of a batch: its place, its own id when it carries one, and its answer. */
@@ -101,6 +110,30 @@ function billedWhileStopped(results: readonly InstanceResult[]): { count: number
     count: billed.length,
     note: `; ${billed.length} still billed while stopped (shape): ${names.join(", ")}${more}`,
   };
+}
+
+/** Regions that could not be selected make the answer not ok (502), named in the message. */
+export function withRegionErrors(built: Built, errors: readonly RegionErrorBody[]): Built {
+  if (errors.length === 0) return built;
+  const names = errors.map((e) => `${e.region} (${e.error.code})`).join(", ");
+  const body: PowerResponse = {
+    ...built.body,
+    ok: false,
+    message: `${built.body.message}; could not select in ${errors.length} region${errors.length > 1 ? "s" : ""}: ${names}`,
+    region_errors: [...errors],
+  };
+  return { body, gatewayStatus: 502 };
+}
+
+/**
+ * "results": "failures" keeps only the entries that are not a success: failed ones, and in_progress
+ * ones when the request waited (they did not finish in time). The summary still counts every target.
+ */
+export function viewOf(built: Built, view: "all" | "failures" | undefined, waited: boolean): Built {
+  const all = built.body.results;
+  if (view !== "failures" || !all) return built;
+  const kept = all.filter((r) => r.outcome === "failed" || (waited && r.outcome === "in_progress"));
+  return { ...built, body: { ...built.body, results: kept, results_omitted: all.length - kept.length } };
 }
 
 export function errorResponse(action: PowerAction, error: PowerError, dryRun?: boolean): Built {

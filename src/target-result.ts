@@ -15,6 +15,8 @@ export const MAX_REASON_LENGTH = 300;
 export interface InstanceResult {
   target_id: string;
   kind: TargetKind;
+  /** The region the target lives in (null: its OCID names no region this function knows). */
+  region?: string | null;
   /** Instances only (the field every instance result has always had). */
   instance_id?: string;
   display_name?: string;

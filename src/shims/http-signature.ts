@@ -7,7 +7,7 @@
  * two produce byte for byte. Without it the bundle also sheds jsprim, verror, extsprintf, json-schema
  * and assert-plus.
  */
-import { createPrivateKey, createSign } from "node:crypto";
+import { createPrivateKey, createSign, type KeyObject } from "node:crypto";
 
 interface SignableRequest {
   method: string;
@@ -38,10 +38,21 @@ function stringToSign(request: SignableRequest, headers: readonly string[]): str
     .join("\n");
 }
 
+/**
+ * The last key parsed: every request of a process is signed with the same key (until a session key
+ * rotates), and parsing a PEM costs about as much as signing. Kept in memory only, like the PEM itself.
+ */
+let lastKey: { source: SignOptions["key"]; key: KeyObject } | undefined;
+
+function privateKey(source: SignOptions["key"]): KeyObject {
+  if (lastKey?.source !== source) lastKey = { source, key: createPrivateKey(source) };
+  return lastKey.key;
+}
+
 export function sign(request: SignableRequest, options: SignOptions): boolean {
   if (!request.getHeader("Date")) request.setHeader("Date", new Date().toUTCString());
   const headers = options.headers ?? ["date"];
-  const key = createPrivateKey(options.key);
+  const key = privateKey(options.key);
   if (key.asymmetricKeyType !== "rsa") {
     throw new Error(
       `http-signature shim: only RSA keys are bundled (OCI signs with RSA), got ${key.asymmetricKeyType ?? "unknown"}`,

@@ -68,9 +68,22 @@ export interface World {
   close(): Promise<void>;
 }
 
-export async function world(options: { timeScale?: number; compartments?: string[] } = {}): Promise<World> {
+export interface WorldSetup {
+  timeScale?: number;
+  compartments?: string[];
+  /**
+   * More regions the emulator serves besides its default (us-ashburn-1); with any, the functions get
+   * OCI_ENDPOINT_TEMPLATE (every region at its own prefix) as a multi-region deployment would.
+   */
+  regions?: readonly string[];
+}
+
+export async function world(options: WorldSetup = {}): Promise<World> {
   requireBuiltBundles();
-  const emu = await startEmulator({ timeScale: options.timeScale ?? 0.01 });
+  const emu = await startEmulator({
+    timeScale: options.timeScale ?? 0.01,
+    ...(options.regions ? { regions: options.regions } : {}),
+  });
   const rp = await emu.admin.mintResourcePrincipal({
     compartmentId: emu.tenancyId,
     ...(options.compartments ? { compartments: options.compartments } : {}),
@@ -82,6 +95,7 @@ export async function world(options: { timeScale?: number; compartments?: string
     OCI_COMPUTE_ENDPOINT: emu.url,
     OCI_ENDPOINT: emu.url,
     POWER_MAX_RATE: "100",
+    ...(options.regions?.length ? { OCI_ENDPOINT_TEMPLATE: `${emu.url}/{region}` } : {}),
     // Each invocation's PostMetricData would be one more call in the call log the Compute tests read;
     // test/integration/metrics-triggers.test.ts turns metrics on and checks them.
     METRICS: "off",

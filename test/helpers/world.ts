@@ -19,6 +19,8 @@ export interface UsedWorld extends World {
 export interface WorldOptions {
   timeScale?: number;
   compartments?: string[];
+  /** More regions the emulator serves (see WorldSetup). */
+  regions?: readonly string[];
   /** Functions started once for the whole file (default both). */
   functions?: readonly FnKind[];
 }

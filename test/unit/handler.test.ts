@@ -53,6 +53,8 @@ describe("makeHandler", () => {
           display_name: expect.any(String),
           outcome: "changed",
           reason: "sent START",
+          // An injected single port stands for the function's region (none configured here: "local").
+          region: "local",
           state_before: "STOPPED",
           state_after: "RUNNING",
           elapsed_ms: expect.any(Number),

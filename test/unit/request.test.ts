@@ -34,6 +34,7 @@ describe("parseRequest: valid bodies", () => {
       timeoutSeconds: undefined,
       dryRun: false,
       ignoreOverrides: false,
+      results: "all",
     });
   });
 
@@ -98,6 +99,27 @@ describe("parseRequest: valid bodies", () => {
     expect(parseRequest(JSON.stringify({ instance_ids: ids }), "START").targets).toMatchObject({
       kind: "ids",
     });
+  });
+});
+
+describe("parseRequest: regions and results", () => {
+  it("takes a compartment's regions, or all of them", () => {
+    const listed = parseRequest(
+      { compartment_id: COMP, regions: ["us-phoenix-1", "eu-frankfurt-1"] },
+      "START",
+    );
+    expect(listed.targets).toMatchObject({
+      kind: "compartment",
+      regions: ["us-phoenix-1", "eu-frankfurt-1"],
+    });
+    const all = parseRequest({ compartment_id: COMP, regions: "all" }, "STOP");
+    expect(all.targets).toMatchObject({ kind: "compartment", regions: "all" });
+    expect(parseRequest({ compartment_id: COMP }, "START").targets).not.toHaveProperty("regions");
+  });
+
+  it("takes results: failures with any target form", () => {
+    expect(parseRequest({ instance_ids: [ID], results: "failures" }, "START").results).toBe("failures");
+    expect(parseRequest({ compartment_id: COMP, results: "all" }, "STOP").results).toBe("all");
   });
 });
 
@@ -251,6 +273,36 @@ describe("parseRequest: invalid bodies name the field and what is expected", () 
     ["schedule empty", JSON.stringify({ instance_id: ID, schedule: " " }), /1 to 255 characters/],
     ["schedule too long", JSON.stringify({ instance_id: ID, schedule: "s".repeat(256) }), /1 to 255/],
     ["schedule control", JSON.stringify({ instance_id: ID, schedule: "a\nb" }), /without control characters/],
+    [
+      "regions with ids",
+      JSON.stringify({ instance_id: ID, regions: ["us-ashburn-1"] }),
+      /regions only applies with compartment_id \(an OCID carries its own region/,
+    ],
+    [
+      "regions empty",
+      JSON.stringify({ compartment_id: COMP, regions: [] }),
+      /regions must be a list of region names.*1 to 64/,
+    ],
+    [
+      "regions string",
+      JSON.stringify({ compartment_id: COMP, regions: "us-ashburn-1" }),
+      /regions must be .*or "all"/,
+    ],
+    [
+      "regions key",
+      JSON.stringify({ compartment_id: COMP, regions: ["iad"] }),
+      /regions\[0\] is the string "iad", not a region name/,
+    ],
+    [
+      "regions repeat",
+      JSON.stringify({ compartment_id: COMP, regions: ["us-ashburn-1", "us-ashburn-1"] }),
+      /regions\[1\] repeats "us-ashburn-1"/,
+    ],
+    [
+      "results other",
+      JSON.stringify({ instance_id: ID, results: "errors" }),
+      /results must be "all" .* or "failures"/,
+    ],
   ])("%s", (_name, input, expected) => {
     expect(invalid(input)).toMatch(expected);
   });
