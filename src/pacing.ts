@@ -132,7 +132,8 @@ export class RateController {
     if (!rateBound) return;
     const next =
       this.phaseNow === "probe"
-        ? this.value * PACING_RULES.growthPerSecond ** (1 / this.value)
+        ? // Under 1/s a success is more than a second apart: still at most one second's growth.
+          this.value * PACING_RULES.growthPerSecond ** Math.min(1, 1 / this.value)
         : this.value + this.stepPerSecond / this.value;
     this.value = Math.min(this.maxRate, next);
   }

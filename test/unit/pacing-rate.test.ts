@@ -89,6 +89,12 @@ describe("RateController", () => {
     expect(bounded.rate).toBe(5);
   });
 
+  it("a start under 1/s grows by at most one second's factor per success", () => {
+    const c = new RateController({ initialRate: 0.2, now: T0 });
+    c.succeeded(true);
+    expect(c.rate).toBeCloseTo(0.2 * PACING_RULES.growthPerSecond);
+  });
+
   it("does not grow when the rate is not what holds the calls back", () => {
     const c = new RateController({ initialRate: 10, now: T0 });
     for (let i = 0; i < 1000; i++) c.succeeded(false);
