@@ -59,6 +59,6 @@ export const QUICK: Profile = {
   seedLoopInstances: 2,
   idsForm: false,
   pacingLimits: [50],
-  pacingCount: 300,
+  pacingCount: 500,
   outDir: "bench/results/quick",
 };
