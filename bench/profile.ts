@@ -19,6 +19,9 @@ export interface Profile {
   /** Emulator rate limit per principal; beyond it: 429. */
   ratePerSecond: number;
   burst: number;
+  /** Pacing (issue 14): one batch of pacingCount starts per emulated rate limit (calls/s). */
+  pacingLimits: number[];
+  pacingCount: number;
   /** Heap cap of the function process, as a 128 MB function would run. */
   heapCapMb: number;
   /** Fn-Deadline of a batch invocation (OCI's synchronous maximum). */
@@ -43,6 +46,8 @@ export const FULL: Profile = {
   batchCounts: [1, 10, 100, 500, 1000],
   seedLoopInstances: 8,
   idsForm: true,
+  pacingLimits: [10, 20, 50, 100],
+  pacingCount: 1000,
   outDir: "bench/results",
 };
 
@@ -53,5 +58,7 @@ export const QUICK: Profile = {
   batchCounts: [1, 20, 200],
   seedLoopInstances: 2,
   idsForm: false,
+  pacingLimits: [50],
+  pacingCount: 500,
   outDir: "bench/results/quick",
 };

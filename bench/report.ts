@@ -3,6 +3,7 @@ import type { BatchResult } from "./batch.js";
 import type { BundleSize } from "./bundle-size.js";
 import type { ColdStartResult } from "./cold-start.js";
 import type { MixedKindsResult } from "./mixed-kinds.js";
+import { PACING_TARGETS, type PacingRun } from "./pacing.js";
 import type { Profile } from "./profile.js";
 import type { SeedLoopResult } from "./seed-loop.js";
 import { round } from "./stats.js";
@@ -41,6 +42,8 @@ export interface BenchReport {
   idsBatch: BatchResult | null;
   seedLoop: SeedLoopResult;
   mixedKinds: MixedKindsResult;
+  /** Issue 14: one batch per emulated rate limit. */
+  pacing: PacingRun[];
   bundles: BundleSize[];
   verdicts: Verdict[];
   errors: string[];
@@ -111,6 +114,7 @@ export function verdicts(
       met: top.waitOverheadMs === null ? false : top.waitOverheadMs <= 1000,
     });
   }
+  for (const p of r.pacing) out.push(pacingVerdictRow(p));
   for (const b of r.bundles) {
     out.push({
       id: 6,
@@ -121,6 +125,79 @@ export function verdicts(
     });
   }
   return out;
+}
+
+/** One verdict per limit: all three targets of issue 14 at once (the table below has each). */
+function pacingVerdictRow(p: PacingRun): Verdict {
+  const b = p.batch;
+  return {
+    id: 14,
+    measure: `Pacing: ${b.count} starts against ${p.limitPerSecond} calls/s: ÷ lower bound, 429s, calls/instance`,
+    target: `≤ ${PACING_TARGETS.ratio}×, < ${PACING_TARGETS.throttledPercent} %, ≤ ${PACING_TARGETS.callsPerInstance}`,
+    measured: `${x(b.ratioToLowerBound)}, ${round(p.throttledPercent, 1)} %, ${round(b.calls.perInstance, 3)}`,
+    met: p.met.ratio && p.met.throttled && p.met.calls && p.met.allRunning,
+  };
+}
+
+function pacingTable(runs: readonly PacingRun[]): string {
+  const mark = (met: boolean): string => (met ? "met" : "**not met**");
+  return table(
+    ["limit", "N", "wall", "lower bound", "÷ lower bound", "429s", "429 %", "calls / instance", "verdict"],
+    runs.map((p) => {
+      const b = p.batch;
+      const missed = [
+        p.met.ratio ? "" : "time",
+        p.met.throttled ? "" : "429s",
+        p.met.calls ? "" : "calls",
+        p.met.allRunning ? "" : `${b.notRunning} not RUNNING`,
+      ].filter((m) => m !== "");
+      return [
+        `${p.limitPerSecond}/s (burst ${p.burst})`,
+        String(b.count),
+        s(b.wallMs),
+        s(b.lowerBoundMs),
+        x(b.ratioToLowerBound),
+        String(b.calls.throttled),
+        `${round(p.throttledPercent, 1)} %`,
+        String(round(b.calls.perInstance, 3)),
+        missed.length === 0 ? mark(true) : `${mark(false)} (${missed.join(", ")})`,
+      ];
+    }),
+  );
+}
+
+function pacingIntro(p: Profile, fnEnv: Record<string, string>): string {
+  const transitionS = (p.transitionMs * p.timeScale) / 1000;
+  return (
+    `One start-compute invocation with \`{"compartment_id": …}\` (wait: true) per emulated rate limit, each ` +
+    "against a fresh principal (a full bucket of one second's burst), function config " +
+    `${Object.keys(fnEnv).length > 0 ? JSON.stringify(fnEnv) : "defaults (POWER_MAX_RATE 10: every limit is found from 10/s)"}. ` +
+    `Lower bound = N ÷ limit + ${transitionS} s (one transition). Targets (issue 14): ≤ ${PACING_TARGETS.ratio}× the ` +
+    `lower bound, 429s under ${PACING_TARGETS.throttledPercent} % of the calls, ≤ ${PACING_TARGETS.callsPerInstance} ` +
+    "API calls per instance (429s and state reads included)."
+  );
+}
+
+/** The pacing section alone (`npm run bench -- --only pacing`). */
+export function pacingMarkdown(r: {
+  profile: Profile;
+  startedAt: string;
+  machine: Machine;
+  fnEnv: Record<string, string>;
+  pacing: PacingRun[];
+}): string {
+  return [
+    `# Pacing (${r.profile.name} profile, pacing section only)`,
+    "",
+    `Run \`npm run bench -- --only pacing\` at ${r.startedAt}; ${r.machine.cpus} × ${r.machine.cpuModel}, Node ` +
+      `${r.machine.node}, load average ${r.machine.loadavgStart.map((l) => round(l, 2)).join(" / ")} → ` +
+      `${r.machine.loadavgEnd.map((l) => round(l, 2)).join(" / ")}; commit ${r.machine.commit}.`,
+    "",
+    pacingIntro(r.profile, r.fnEnv),
+    "",
+    pacingTable(r.pacing),
+    "",
+  ].join("\n");
 }
 
 function table(head: string[], rows: string[][]): string {
@@ -245,6 +322,16 @@ export function markdown(r: BenchReport): string {
       `peak RSS ${mk.peakRssMb === null ? "n/a" : `${round(mk.peakRssMb, 1)} MB`}; ${mk.message}.`,
     "",
   );
+  if (r.pacing.length > 0) {
+    lines.push(
+      "## Pacing: finding the rate limit (14)",
+      "",
+      pacingIntro(p, r.fnEnv),
+      "",
+      pacingTable(r.pacing),
+      "",
+    );
+  }
   const sl = r.seedLoop;
   if (top) {
     const extrapolated = sl.perInstanceMs * top.count;

@@ -18,19 +18,40 @@ import { BenchError } from "./errors.js";
 import { BARE_FDK, BUNDLES, buildUnbundled, ROOT, requireBundles } from "./functions.js";
 import { benchOcid } from "./ids.js";
 import { runMixedKinds } from "./mixed-kinds.js";
+import { runPacing } from "./pacing.js";
 import { FULL, type Profile, QUICK } from "./profile.js";
-import { type BenchReport, headline, type Machine, markdown, verdicts } from "./report.js";
+import { type BenchReport, headline, type Machine, markdown, pacingMarkdown, verdicts } from "./report.js";
 import { runSeedLoop } from "./seed-loop.js";
 
-const USAGE = `usage: npm run bench [-- --quick] [-- --fn-env KEY=VALUE ...]
-  --quick            fewer runs and smaller batches (< 2 min); writes bench/results/quick/
-  --fn-env KEY=VALUE extra function config for the batch runs (e.g. POWER_MAX_RATE=20); repeatable`;
+const USAGE = `usage: npm run bench [-- --quick] [-- --fn-env KEY=VALUE ...] [-- --only pacing [--pacing-limits 50,100]]
+  --quick               fewer runs and smaller batches (< 3 min); writes bench/results/quick/
+  --fn-env KEY=VALUE    extra function config for the batch runs (e.g. POWER_MAX_RATE=20); repeatable
+  --only pacing         only the pacing section; writes bench/results/tmp/pacing-<profile>.md and .json
+                        (never latest.md: that is the whole bench's)
+  --pacing-limits L,... the emulated rate limits of the pacing section (default: the profile's)`;
 
 const FN_ENV_KEYS = /^(POWER_[A-Z_]+|ALLOWED_COMPARTMENT_IDS)$/;
 
-function parseArgs(argv: string[]): { profile: Profile; fnEnv: Record<string, string> } {
+interface Args {
+  profile: Profile;
+  fnEnv: Record<string, string>;
+  only: "pacing" | undefined;
+  pacingLimits: number[] | undefined;
+}
+
+function parseLimits(raw: string): number[] {
+  const limits = raw.split(",").map((part) => Number(part.trim()));
+  if (limits.length === 0 || limits.some((l) => !Number.isFinite(l) || l <= 0 || l > 1000)) {
+    throw new BenchError(`--pacing-limits wants calls/s from 1 to 1000, comma-separated\n${USAGE}`);
+  }
+  return limits;
+}
+
+function parseArgs(argv: string[]): Args {
   let profile = FULL;
   const fnEnv: Record<string, string> = {};
+  let only: Args["only"];
+  let pacingLimits: number[] | undefined;
   for (let i = 0; i < argv.length; i++) {
     const arg = argv[i];
     if (arg === "--quick") profile = QUICK;
@@ -41,12 +62,18 @@ function parseArgs(argv: string[]): { profile: Profile; fnEnv: Record<string, st
       if (eq < 1 || !FN_ENV_KEYS.test(key))
         throw new BenchError(`--fn-env wants KEY=VALUE (POWER_*)\n${USAGE}`);
       fnEnv[key] = kv.slice(eq + 1);
+    } else if (arg === "--only") {
+      const section = argv[++i];
+      if (section !== "pacing") throw new BenchError(`--only knows one section: pacing\n${USAGE}`);
+      only = section;
+    } else if (arg === "--pacing-limits") {
+      pacingLimits = parseLimits(argv[++i] ?? "");
     } else if (arg === "--help" || arg === "-h") {
       console.log(USAGE);
       process.exit(0);
     } else throw new BenchError(`unknown argument ${arg}\n${USAGE}`);
   }
-  return { profile, fnEnv };
+  return { profile, fnEnv, only, pacingLimits };
 }
 
 function progress(msg: string): void {
@@ -70,8 +97,53 @@ function machine(): Machine {
   };
 }
 
+/** `--only pacing`: the pacing section alone, reported next to the run's logs, never as latest.md. */
+async function pacingOnly(args: Args, mach: Machine): Promise<number> {
+  const { profile, fnEnv } = args;
+  const started = new Date();
+  const limits = args.pacingLimits ?? profile.pacingLimits;
+  const emulator = await startBenchEmulator(
+    { durationsMs: { START: profile.transitionMs } },
+    profile.timeScale,
+  );
+  try {
+    await emulator.admin.setTimings({
+      timeScale: profile.timeScale,
+      durationsMs: { START: profile.transitionMs },
+    });
+    const pacing = await runPacing({
+      admin: emulator.admin,
+      url: emulator.url,
+      bundle: BUNDLES["start-compute"],
+      profile,
+      limits,
+      extraEnv: fnEnv,
+      progress,
+    });
+    mach.loadavgEnd = loadavg();
+    const outDir = resolve(ROOT, "bench/results/tmp");
+    await mkdir(outDir, { recursive: true });
+    const base = resolve(outDir, `pacing-${profile.name}`);
+    const report = { profile, startedAt: started.toISOString(), machine: mach, fnEnv, pacing };
+    await writeFile(`${base}.json`, `${JSON.stringify(report, null, 2)}\n`);
+    await writeFile(`${base}.md`, pacingMarkdown(report));
+    console.log(pacingMarkdown(report));
+    progress(`wrote ${relative(ROOT, base)}.md and .json`);
+    const failed = pacing.filter((p) => !p.met.allRunning);
+    for (const p of failed) console.error(`bench: pacing at ${p.limitPerSecond}/s: ${p.batch.message}`);
+    return failed.length > 0 ? 1 : 0;
+  } finally {
+    await emulator.close();
+  }
+}
+
 async function main(): Promise<number> {
-  const { profile, fnEnv } = parseArgs(process.argv.slice(2));
+  const args = parseArgs(process.argv.slice(2));
+  const { profile, fnEnv } = args;
+  if (args.only === "pacing") {
+    requireBundles();
+    return await pacingOnly(args, machine());
+  }
   const started = new Date();
   const mach = machine();
   progress(`${profile.name} run; writing to ${profile.outDir}/`);
@@ -176,6 +248,19 @@ async function main(): Promise<number> {
         `(${JSON.stringify(mixedKinds.byOperation)}), peak RSS ${mixedKinds.peakRssMb?.toFixed(1) ?? "n/a"} MB`,
     );
 
+    const pacing = await runPacing({
+      admin,
+      url,
+      bundle: BUNDLES["start-compute"],
+      profile,
+      limits: args.pacingLimits ?? profile.pacingLimits,
+      extraEnv: fnEnv,
+      progress,
+    });
+    for (const p of pacing.filter((run) => !run.met.allRunning)) {
+      errors.push(`pacing at ${p.limitPerSecond}/s: ${JSON.stringify(p.batch.failures)}: ${p.batch.message}`);
+    }
+
     progress(`seed-style loop on ${profile.seedLoopInstances} instances`);
     const seedLoop = await runSeedLoop({ admin, url, instances: profile.seedLoopInstances, profile });
     progress(
@@ -197,6 +282,7 @@ async function main(): Promise<number> {
       idsBatch,
       seedLoop,
       mixedKinds,
+      pacing,
       bundles,
     };
     const report: BenchReport = {
