@@ -41,6 +41,14 @@ export const DEFAULT_WATCH_TUNING: WatchTuning = {
   requestTimeoutMs: 20_000,
 };
 
+/**
+ * While power actions are still being sent, bulk polls may take at most this share of the region's
+ * call rate (a listing of P pages costs P calls): the actions, not the polls, decide when the batch
+ * ends then, and every poll spent is a call per instance more (at 10 calls/s and 1,000 instances,
+ * one listing a second was 0.1 calls per instance). Never sparser than slowPollMs.
+ */
+export const POLL_SHARE_WHILE_SENDING = 0.03;
+
 export type WatchResult =
   | { kind: "done"; view: InstanceView }
   | { kind: "timeout"; view: InstanceView | undefined }
@@ -304,8 +312,15 @@ export class StateWatcher {
     const now = this.now();
     const ws = [...this.waiters.values()].filter((w) => w.compartmentId === compartmentId);
     if (ws.length === 0) return this.tuning.fastPollMs;
-    const fast =
-      this.deps.actionsPending?.() && ws.length > 100 ? 2 * this.tuning.fastPollMs : this.tuning.fastPollMs;
+    const fast = this.deps.actionsPending?.()
+      ? Math.min(
+          this.tuning.slowPollMs,
+          Math.max(
+            this.tuning.fastPollMs,
+            (1000 * state.pages) / (POLL_SHARE_WHILE_SENDING * this.deps.scheduler.currentRate),
+          ),
+        )
+      : this.tuning.fastPollMs;
     let earliestDue = Number.POSITIVE_INFINITY;
     let unknown = false;
     for (const w of ws) {
