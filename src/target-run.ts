@@ -36,6 +36,8 @@ export interface TargetRunDeps {
   override: OverrideConfig;
   /** stop-compute only: whether a stop saves money (billing-aware stops); undefined for start. */
   billing: StopBilling | undefined;
+  /** Told of every phase change (the batch's admission gate counts runs not yet sent). */
+  onPhase?: (run: TargetRun, before: Phase, after: Phase) => void;
 }
 
 /** Where an instance in a transition away from the target settles (for reasons). */
@@ -54,7 +56,7 @@ function learnKeyOf(view: InstanceView, action: PowerAction): string {
 }
 
 export class TargetRun {
-  phase: Phase = "resolving";
+  #phase: Phase = "resolving";
   result: InstanceResult | undefined;
   /** Instance pools in a compartment selection: the selected members left to the pool. */
   memberIds: string[] | undefined;
@@ -78,6 +80,16 @@ export class TargetRun {
   ) {
     this.action = deps.request.action;
     this.target = targetState(this.action);
+  }
+
+  get phase(): Phase {
+    return this.#phase;
+  }
+
+  set phase(next: Phase) {
+    const before = this.#phase;
+    this.#phase = next;
+    if (before !== next) this.deps.onPhase?.(this, before, next);
   }
 
   /** Ends the target with its one result (later calls are ignored). The reason defaults to the error's message. */

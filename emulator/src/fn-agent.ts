@@ -8,18 +8,18 @@
  */
 import { type ChildProcess, spawn } from "node:child_process";
 import { randomUUID } from "node:crypto";
-import { existsSync } from "node:fs";
+import { existsSync, readFileSync } from "node:fs";
 import { lstat, mkdtemp, rm } from "node:fs/promises";
 import { request } from "node:http";
 import { tmpdir } from "node:os";
-import { join, resolve } from "node:path";
+import { dirname, join, resolve } from "node:path";
 
 export interface FnProcessOptions {
   /** Path to the bundle, e.g. `start-compute/dist/func.js`. */
   bundle: string;
   /** Function config and platform env (resource principal, endpoints). Nothing else is inherited. */
   env?: Record<string, string>;
-  /** Extra node flags, e.g. `--max-old-space-size=96`. */
+  /** Extra node flags, e.g. `--max-old-space-size=96`, after the image's own (imageNodeArgs). */
   nodeArgs?: string[];
   /** How long to wait for the socket to appear. Default 10 s. */
   startTimeoutMs?: number;
@@ -44,6 +44,38 @@ export interface FnResponse {
   status: number;
   headers: Record<string, string>;
   body: string;
+}
+
+/**
+ * The node flags the function's image starts it with: the ENTRYPOINT of the Dockerfile next to the
+ * bundle's dist/ (`["node", <flags>…, "/function/func.js"]`), so a bundle spawned here runs exactly
+ * as in the image. [] when there is no such Dockerfile (e.g. a test fixture); a Dockerfile whose
+ * ENTRYPOINT is not that exec form is an error, not a silent difference.
+ */
+export function imageNodeArgs(bundle: string): string[] {
+  const dockerfile = join(dirname(dirname(resolve(bundle))), "Dockerfile");
+  if (!existsSync(dockerfile)) return [];
+  const line = readFileSync(dockerfile, "utf8")
+    .split("\n")
+    .find((l) => l.startsWith("ENTRYPOINT "));
+  let entry: unknown;
+  try {
+    entry = JSON.parse(line?.slice("ENTRYPOINT ".length) ?? "");
+  } catch {
+    entry = undefined;
+  }
+  const ok =
+    Array.isArray(entry) &&
+    entry.length >= 2 &&
+    entry[0] === "node" &&
+    entry.every((part) => typeof part === "string") &&
+    entry[entry.length - 1] === "/function/func.js";
+  if (!ok) {
+    throw new FnStartError(
+      `${dockerfile}: ENTRYPOINT must be ["node", <node flags>..., "/function/func.js"]`,
+    );
+  }
+  return (entry as string[]).slice(1, -1);
 }
 
 export class FnStartError extends Error {
@@ -111,7 +143,7 @@ export class FnProcess {
       FN_MEMORY: String(opts.memoryMb ?? 128),
       FN_TYPE: "sync",
     };
-    const child = spawn(process.execPath, [...(opts.nodeArgs ?? []), bundle], {
+    const child = spawn(process.execPath, [...imageNodeArgs(bundle), ...(opts.nodeArgs ?? []), bundle], {
       env,
       stdio: ["ignore", "pipe", "pipe"],
     });

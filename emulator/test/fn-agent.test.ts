@@ -1,5 +1,8 @@
+import { mkdir, mkdtemp, rm, writeFile } from "node:fs/promises";
+import { tmpdir } from "node:os";
+import { join } from "node:path";
 import { afterEach, describe, expect, it } from "vitest";
-import { FnProcess, FnStartError } from "../src/fn-agent.js";
+import { FnProcess, FnStartError, imageNodeArgs } from "../src/fn-agent.js";
 
 const ECHO = "emulator/test/fixtures/fn-agent-echo.cjs";
 const started: FnProcess[] = [];
@@ -55,5 +58,33 @@ describe("FnProcess", () => {
     await expect(
       FnProcess.start({ bundle: ECHO, nodeArgs: ["--require", "/no/such/preload.cjs"] }),
     ).rejects.toThrow(/exited before listening/);
+  });
+});
+
+describe("imageNodeArgs: the bundle runs with its image's node flags", () => {
+  it("reads both functions' Dockerfile ENTRYPOINT flags (the same for both)", () => {
+    const start = imageNodeArgs("start-compute/dist/func.js");
+    expect(start).toEqual(["--max-semi-space-size=2"]);
+    expect(imageNodeArgs("stop-compute/dist/func.js")).toEqual(start);
+  });
+
+  it("no Dockerfile next to the bundle's dist/: no flags", () => {
+    expect(imageNodeArgs(ECHO)).toEqual([]);
+  });
+
+  it.each([
+    ["ENTRYPOINT node /function/func.js"],
+    ['ENTRYPOINT ["node", "--x"]'],
+    ['ENTRYPOINT ["python", "/function/func.js"]'],
+    ['CMD ["node", "/function/func.js"]'],
+  ])("refuses a Dockerfile whose ENTRYPOINT is not the exec form: %s", async (line) => {
+    const dir = await mkdtemp(join(tmpdir(), "image-args-"));
+    try {
+      await mkdir(join(dir, "dist"));
+      await writeFile(join(dir, "Dockerfile"), `FROM fnproject/node:20\n${line}\n`);
+      expect(() => imageNodeArgs(join(dir, "dist/func.js"))).toThrow(FnStartError);
+    } finally {
+      await rm(dir, { recursive: true, force: true });
+    }
   });
 });

@@ -1,6 +1,7 @@
 import { afterEach, beforeEach, describe, expect, it, vi } from "vitest";
-import { type BatchDeps, type BatchOutcome, runBatch } from "../../src/batch.js";
+import { ADMIT_AHEAD, type BatchDeps, type BatchOutcome, runBatch } from "../../src/batch.js";
 import type { PowerAction } from "../../src/compute.js";
+import { CallScheduler } from "../../src/pacing.js";
 import type { PowerRequest, Targets } from "../../src/request.js";
 import { resetLearnedDurations } from "../../src/watch.js";
 import { COMP_A, COMP_B, config, FAST, instanceId, quietLogger } from "../helpers/batch-fixtures.js";
@@ -444,6 +445,54 @@ describe("runBatch: batches and selection", () => {
     const out = await run(request(ids), deps(fake, { config: config({ maxConcurrency: 4 }) }));
     expectAll(out, "changed");
     expect(peak).toBeLessThanOrEqual(4);
+  });
+
+  it("a batch larger than the admission gate: sent in order, the rest written off at the deadline, all accounted", async () => {
+    const n = 600;
+    const fake = new FakeCompute(fleet(n, "STOPPED"), { latencyMs: 10 });
+    const order: string[] = [];
+    const original = fake.instanceAction.bind(fake);
+    fake.instanceAction = async (id, ...rest) => {
+      order.push(id);
+      return await original(id, ...rest);
+    };
+    // Power actions handed to the scheduler and not yet answered: the gate keeps this bounded.
+    let waitingAtScheduler = 0;
+    let peakWaiting = 0;
+    const realCall = CallScheduler.prototype.call;
+    const call = vi.spyOn(CallScheduler.prototype, "call");
+    call.mockImplementation(async function (this: CallScheduler, fn, options) {
+      if (options.priority !== "normal") return await realCall.call(this, fn, options);
+      peakWaiting = Math.max(peakWaiting, ++waitingAtScheduler);
+      try {
+        return await realCall.call(this, fn, options);
+      } finally {
+        waitingAtScheduler--;
+      }
+    });
+    const ids = Array.from({ length: n }, (_, i) => instanceId(i));
+    const out = await run(
+      request(ids, { wait: false }),
+      deps(fake, { config: config({ maxConcurrency: 1 }), deadlineAt: Date.now() + 1500 }),
+    );
+    call.mockRestore();
+    // Admitted and not yet sent (the gate's bound), plus the one in flight (maxConcurrency 1).
+    expect(peakWaiting).toBeLessThanOrEqual(ADMIT_AHEAD.min + 1);
+    expect(peakWaiting).toBeGreaterThan(10);
+    expect(out.results).toHaveLength(n);
+    const sent = new Set(order);
+    // Far fewer than n went out (one at a time, 10 ms each), in request order, each once.
+    expect(order.length).toBeGreaterThan(10);
+    expect(order.length).toBeLessThan(n);
+    expect(order).toEqual(ids.slice(0, order.length));
+    for (const r of out.results) {
+      if (sent.has(r.target_id)) expect(r.outcome, r.target_id).toBe("in_progress");
+      else
+        expect(r, r.target_id).toMatchObject({
+          outcome: "failed",
+          error: { code: "DeadlineExceeded", message: expect.stringContaining("could be sent") },
+        });
+    }
   });
 
   it("time spent queued behind the pacing does not count against a request's timeout", async () => {
