@@ -22,6 +22,10 @@ export interface Profile {
   /** Pacing (issue 14): one batch of pacingCount starts per emulated rate limit (calls/s). */
   pacingLimits: number[];
   pacingCount: number;
+  /** Scale (issue 14): one invocation over scaleTotal starts spread over scaleRegions, each limited to scaleRate calls/s. */
+  scaleTotal: number;
+  scaleRate: number;
+  scaleRegions: readonly string[];
   /** Heap cap of the function process, as a 128 MB function would run. */
   heapCapMb: number;
   /** Fn-Deadline of a batch invocation (OCI's synchronous maximum). */
@@ -37,6 +41,7 @@ const COMMON = {
   burst: 20,
   heapCapMb: 96,
   deadlineSeconds: 300,
+  scaleRegions: ["us-ashburn-1", "us-phoenix-1", "eu-frankfurt-1"],
 } as const;
 
 export const FULL: Profile = {
@@ -48,6 +53,8 @@ export const FULL: Profile = {
   idsForm: true,
   pacingLimits: [10, 20, 50, 100],
   pacingCount: 1000,
+  scaleTotal: 10_000,
+  scaleRate: 20,
   outDir: "bench/results",
 };
 
@@ -60,5 +67,7 @@ export const QUICK: Profile = {
   idsForm: false,
   pacingLimits: [50],
   pacingCount: 500,
+  scaleTotal: 600,
+  scaleRate: 50,
   outDir: "bench/results/quick",
 };

@@ -5,6 +5,7 @@ import type { ColdStartResult } from "./cold-start.js";
 import type { MixedKindsResult } from "./mixed-kinds.js";
 import { PACING_TARGETS, type PacingRun } from "./pacing.js";
 import type { Profile } from "./profile.js";
+import { SCALE_TARGETS, type ScaleResult, scaleMarkdown, scaleMet } from "./scale.js";
 import type { SeedLoopResult } from "./seed-loop.js";
 import { round } from "./stats.js";
 
@@ -44,6 +45,8 @@ export interface BenchReport {
   mixedKinds: MixedKindsResult;
   /** Issue 14: one batch per emulated rate limit. */
   pacing: PacingRun[];
+  /** Issue 14: one invocation over many targets in several regions. */
+  scale: ScaleResult;
   bundles: BundleSize[];
   verdicts: Verdict[];
   errors: string[];
@@ -115,6 +118,7 @@ export function verdicts(
     });
   }
   for (const p of r.pacing) out.push(pacingVerdictRow(p));
+  out.push(scaleVerdictRow(r.scale));
   for (const b of r.bundles) {
     out.push({
       id: 6,
@@ -125,6 +129,23 @@ export function verdicts(
     });
   }
   return out;
+}
+
+/** Scale: every target of issue 14's third part at once (the section below has each). */
+function scaleVerdictRow(r: ScaleResult): Verdict {
+  const met = scaleMet(r);
+  const peak = r.memory.peakRssMb ?? r.memory.maxSampledRssMb;
+  return {
+    id: 14,
+    measure:
+      `Scale: ${r.total} starts over ${r.regions.length} regions in one invocation: ` +
+      "÷ slowest region's bound, peak RSS, calls/instance, reported",
+    target: `≤ ${SCALE_TARGETS.ratio}× in the deadline, ≤ ${SCALE_TARGETS.rssMb} MiB, ≤ ${SCALE_TARGETS.callsPerInstance}`,
+    measured:
+      `${x(r.ratioToLowerBound)}, ${peak === null ? "n/a" : `${round(peak, 1)} MiB`}, ${round(r.callsPerInstance, 3)}, ` +
+      `${r.reported}/${r.total}`,
+    met: met.ratio && met.deadline && met.rss !== false && met.calls && met.allReported && met.allRunning,
+  };
 }
 
 /** One verdict per limit: all three targets of issue 14 at once (the table below has each). */
@@ -321,6 +342,11 @@ export function markdown(r: BenchReport): string {
       `${s(mk.wallMs)}, ${round(mk.callsPerTarget, 2)} API calls per target (${JSON.stringify(mk.byOperation)}), ` +
       `peak RSS ${mk.peakRssMb === null ? "n/a" : `${round(mk.peakRssMb, 1)} MB`}; ${mk.message}.`,
     "",
+  );
+  lines.push(
+    `## Scale: ${r.scale.total} targets over ${r.scale.regions.length} regions in one invocation (14)`,
+    "",
+    scaleMarkdown(r.scale),
   );
   if (r.pacing.length > 0) {
     lines.push(

@@ -21,21 +21,24 @@ import { runMixedKinds } from "./mixed-kinds.js";
 import { runPacing } from "./pacing.js";
 import { FULL, type Profile, QUICK } from "./profile.js";
 import { type BenchReport, headline, type Machine, markdown, pacingMarkdown, verdicts } from "./report.js";
+import { runScaleSection, type ScaleResult, scaleMarkdown, scaleMet } from "./scale.js";
 import { runSeedLoop } from "./seed-loop.js";
 
-const USAGE = `usage: npm run bench [-- --quick] [-- --fn-env KEY=VALUE ...] [-- --only pacing [--pacing-limits 50,100]]
+const USAGE = `usage: npm run bench [-- --quick] [-- --fn-env KEY=VALUE ...] [-- --only pacing [--pacing-limits 50,100] | --only scale]
   --quick               fewer runs and smaller batches (< 3 min); writes bench/results/quick/
   --fn-env KEY=VALUE    extra function config for the batch runs (e.g. POWER_MAX_RATE=20); repeatable
   --only pacing         only the pacing section; writes bench/results/tmp/pacing-<profile>.md and .json
                         (never latest.md: that is the whole bench's)
-  --pacing-limits L,... the emulated rate limits of the pacing section (default: the profile's)`;
+  --pacing-limits L,... the emulated rate limits of the pacing section (default: the profile's)
+  --only scale          only the scale section (one invocation over many targets in 3 emulated regions);
+                        writes bench/results/tmp/scale-<profile>.md and .json`;
 
 const FN_ENV_KEYS = /^(POWER_[A-Z_]+|ALLOWED_COMPARTMENT_IDS)$/;
 
 interface Args {
   profile: Profile;
   fnEnv: Record<string, string>;
-  only: "pacing" | undefined;
+  only: "pacing" | "scale" | undefined;
   pacingLimits: number[] | undefined;
 }
 
@@ -64,7 +67,8 @@ function parseArgs(argv: string[]): Args {
       fnEnv[key] = kv.slice(eq + 1);
     } else if (arg === "--only") {
       const section = argv[++i];
-      if (section !== "pacing") throw new BenchError(`--only knows one section: pacing\n${USAGE}`);
+      if (section !== "pacing" && section !== "scale")
+        throw new BenchError(`--only knows two sections: pacing, scale\n${USAGE}`);
       only = section;
     } else if (arg === "--pacing-limits") {
       pacingLimits = parseLimits(argv[++i] ?? "");
@@ -95,6 +99,56 @@ function machine(): Machine {
     loadavgEnd: [],
     commit,
   };
+}
+
+async function scaleSection(args: Args): Promise<ScaleResult> {
+  const scale = await runScaleSection({
+    profile: args.profile,
+    bundle: BUNDLES["start-compute"],
+    extraEnv: args.fnEnv,
+    progress,
+  });
+  const peak = scale.memory.peakRssMb ?? scale.memory.maxSampledRssMb;
+  progress(
+    `scale: ${(scale.wallMs / 1000).toFixed(1)} s (${scale.ratioToLowerBound.toFixed(2)}× the slowest region's bound), ` +
+      `${scale.callsPerInstance.toFixed(3)} calls/instance, peak RSS ${peak?.toFixed(1) ?? "n/a"} MiB, ` +
+      `response ${(scale.responseBytes / 1048576).toFixed(2)} MiB, ok=${scale.ok}`,
+  );
+  return scale;
+}
+
+/** What makes the scale run an error (not a missed target): targets lost or not started. */
+function scaleErrors(scale: ScaleResult): string[] {
+  const met = scaleMet(scale);
+  const out: string[] = [];
+  if (!met.allReported) out.push(`scale: ${scale.reported} of ${scale.total} targets reported`);
+  if (!met.allRunning) out.push(`scale: not every instance reached RUNNING: ${scale.message}`);
+  return out;
+}
+
+/** `--only scale`: the scale section alone, next to the run's logs, never as latest.md. */
+async function scaleOnly(args: Args, mach: Machine): Promise<number> {
+  const started = new Date();
+  const scale = await scaleSection(args);
+  mach.loadavgEnd = loadavg();
+  const outDir = resolve(ROOT, "bench/results/tmp");
+  await mkdir(outDir, { recursive: true });
+  const base = resolve(outDir, `scale-${args.profile.name}`);
+  const report = {
+    profile: args.profile,
+    startedAt: started.toISOString(),
+    machine: mach,
+    fnEnv: args.fnEnv,
+    scale,
+  };
+  await writeFile(`${base}.json`, `${JSON.stringify(report, null, 2)}\n`);
+  const md = `# Scale (${args.profile.name} profile, scale section only)\n\nCommit ${mach.commit}, load average ${mach.loadavgStart.map((l) => l.toFixed(2)).join(" / ")} → ${mach.loadavgEnd.map((l) => l.toFixed(2)).join(" / ")}.\n\n${scaleMarkdown(scale)}`;
+  await writeFile(`${base}.md`, md);
+  console.log(md);
+  progress(`wrote ${relative(ROOT, base)}.md and .json`);
+  const problems = scaleErrors(scale);
+  for (const p of problems) console.error(`bench: ${p}`);
+  return problems.length > 0 ? 1 : 0;
 }
 
 /** `--only pacing`: the pacing section alone, reported next to the run's logs, never as latest.md. */
@@ -143,6 +197,10 @@ async function main(): Promise<number> {
   if (args.only === "pacing") {
     requireBundles();
     return await pacingOnly(args, machine());
+  }
+  if (args.only === "scale") {
+    requireBundles();
+    return await scaleOnly(args, machine());
   }
   const started = new Date();
   const mach = machine();
@@ -261,6 +319,10 @@ async function main(): Promise<number> {
       errors.push(`pacing at ${p.limitPerSecond}/s: ${JSON.stringify(p.batch.failures)}: ${p.batch.message}`);
     }
 
+    const scale = await scaleSection(args);
+    const scaleProblems = scaleErrors(scale);
+    errors.push(...scaleProblems);
+
     progress(`seed-style loop on ${profile.seedLoopInstances} instances`);
     const seedLoop = await runSeedLoop({ admin, url, instances: profile.seedLoopInstances, profile });
     progress(
@@ -283,6 +345,7 @@ async function main(): Promise<number> {
       seedLoop,
       mixedKinds,
       pacing,
+      scale,
       bundles,
     };
     const report: BenchReport = {

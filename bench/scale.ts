@@ -7,13 +7,15 @@
  * every result and with "results": "failures" (OCI Functions returns at most 6 MB).
  */
 import { createWriteStream, mkdirSync } from "node:fs";
-import { dirname, relative } from "node:path";
+import { dirname, relative, resolve } from "node:path";
 import { FnProcess } from "../emulator/src/fn-agent.js";
+import { startEmulator } from "../emulator/src/index.js";
 import { Admin, type CallRecord } from "./emulator.js";
 import { BenchError } from "./errors.js";
 import { ROOT } from "./functions.js";
 import { benchOcid } from "./ids.js";
 import { type MemoryReading, MemorySampler } from "./memory.js";
+import type { Profile } from "./profile.js";
 import { parseAnswer } from "./response.js";
 
 /** OCI Functions' largest response body (synchronous invocation). */
@@ -37,6 +39,8 @@ export interface ScaleOptions {
   heapCapMb: number;
   deadlineSeconds: number;
   extraEnv: Record<string, string>;
+  /** Extra node flags for diagnosis (e.g. --trace-gc), after the heap cap. */
+  extraNodeArgs?: string[];
   logFile: string;
   progress: (msg: string) => void;
 }
@@ -130,7 +134,7 @@ export async function runScale(opts: ScaleOptions): Promise<ScaleResult> {
       METRICS: "off",
       ...opts.extraEnv,
     },
-    nodeArgs: [`--max-old-space-size=${opts.heapCapMb}`],
+    nodeArgs: [`--max-old-space-size=${opts.heapCapMb}`, ...(opts.extraNodeArgs ?? [])],
     onOutput: (_stream, line) => log.write(`${line}\n`),
   });
   const pid = fn.pid;
@@ -198,4 +202,122 @@ export async function runScale(opts: ScaleOptions): Promise<ScaleResult> {
     fnEnv: opts.extraEnv,
     logFile: relative(ROOT, opts.logFile),
   };
+}
+
+/** Issue 14's targets for one invocation over many targets in several regions. */
+export const SCALE_TARGETS = { ratio: 1.2, rssMb: 128, callsPerInstance: 1.1 } as const;
+
+/** The oc1 keys of the regions the bench emulates (OCIDs carry them). */
+const KEYS: Record<string, string> = {
+  "us-ashburn-1": "iad",
+  "us-phoenix-1": "phx",
+  "eu-frankfurt-1": "fra",
+};
+
+/** The scale section: its own emulator serving the profile's regions (the first is the function's). */
+export async function runScaleSection(opts: {
+  profile: Profile;
+  bundle: string;
+  extraEnv: Record<string, string>;
+  progress: (msg: string) => void;
+}): Promise<ScaleResult> {
+  const { profile } = opts;
+  const [home, ...others] = profile.scaleRegions;
+  if (!home) throw new BenchError("scale: the profile names no region");
+  const regions = profile.scaleRegions.map((name) => {
+    const key = KEYS[name];
+    if (!key) throw new BenchError(`scale: no region key known for ${name}`);
+    return { name, key };
+  });
+  const emulator = await startEmulator({
+    port: 0,
+    state: { region: home },
+    timeScale: profile.timeScale,
+    regions: others,
+  });
+  try {
+    if (!/^http:\/\/127\.0\.0\.1:\d+$/.test(emulator.url)) {
+      throw new BenchError(`scale: the emulator answered with a non-loopback url (${emulator.url})`);
+    }
+    opts.progress(
+      `scale: ${profile.scaleTotal} starts over ${regions.map((r) => r.name).join(", ")} at ${profile.scaleRate}/s each`,
+    );
+    return await runScale({
+      url: emulator.url,
+      bundle: opts.bundle,
+      regions,
+      total: profile.scaleTotal,
+      ratePerSecond: profile.scaleRate,
+      burst: profile.scaleRate,
+      timeScale: profile.timeScale,
+      transitionMs: profile.transitionMs,
+      heapCapMb: profile.heapCapMb,
+      deadlineSeconds: profile.deadlineSeconds,
+      extraEnv: opts.extraEnv,
+      logFile: resolve(ROOT, "bench/results/tmp/logs", `${profile.name}-scale.log`),
+      progress: opts.progress,
+    });
+  } finally {
+    await emulator.close();
+  }
+}
+
+export interface ScaleMet {
+  ratio: boolean;
+  deadline: boolean;
+  rss: boolean | null;
+  calls: boolean;
+  allReported: boolean;
+  allRunning: boolean;
+  fitsResponse: boolean;
+}
+
+export function scaleMet(r: ScaleResult): ScaleMet {
+  const peak = r.memory.peakRssMb ?? r.memory.maxSampledRssMb;
+  return {
+    ratio: r.ratioToLowerBound <= SCALE_TARGETS.ratio,
+    deadline: r.wallMs < r.deadlineMs,
+    rss: peak === null ? null : peak <= SCALE_TARGETS.rssMb,
+    calls: r.callsPerInstance <= SCALE_TARGETS.callsPerInstance,
+    allReported: r.reported === r.total,
+    allRunning: r.regions.every((region) => region.notRunning === 0),
+    fitsResponse: r.responseBytes <= r.responseLimitBytes,
+  };
+}
+
+const mb = (bytes: number): string =>
+  bytes < 1048576 ? `${(bytes / 1024).toFixed(1)} KiB` : `${(bytes / 1048576).toFixed(2)} MiB`;
+
+/** The report's section: what was run, the per-region rows and the verdicts in words. */
+export function scaleMarkdown(r: ScaleResult): string {
+  const met = scaleMet(r);
+  const peak = r.memory.peakRssMb ?? r.memory.maxSampledRssMb;
+  const rows = r.regions.map(
+    (g) =>
+      `| ${g.name} | ${g.instances} | ${(g.lowerBoundMs / 1000).toFixed(1)} s | ${g.calls} | ` +
+      `${g.callsPerInstance.toFixed(3)} | ${g.throttled} | ${g.notRunning} |`,
+  );
+  return [
+    `One start-compute invocation with \`{"compartment_id": …, "regions": [${r.regions.map((g) => `"${g.name}"`).join(", ")}]}\` ` +
+      `(wait: true), ${r.total} STOPPED instances spread evenly, each region its own emulated rate limit; the bundle ` +
+      `runs with the image's node flags and --max-old-space-size=${r.heapCapMb}, OCI_ENDPOINT_TEMPLATE pointing every ` +
+      "region at its prefix of one emulator.",
+    "",
+    "| region | instances | lower bound | calls | calls / instance | 429s | not RUNNING |",
+    "| --- | --- | --- | --- | --- | --- | --- |",
+    ...rows,
+    "",
+    `- Wall ${(r.wallMs / 1000).toFixed(1)} s = ${r.ratioToLowerBound.toFixed(2)}× the slowest region's lower bound ` +
+      `(${(r.lowerBoundMs / 1000).toFixed(1)} s; target ≤ ${SCALE_TARGETS.ratio}×: ${met.ratio ? "met" : "**not met**"}), ` +
+      `inside the ${r.deadlineMs / 1000} s deadline: ${met.deadline ? "yes" : "**no**"}.`,
+    `- ${r.reported} of ${r.total} reported; ${r.message}.`,
+    `- ${r.callsPerInstance.toFixed(3)} API calls per instance (target ≤ ${SCALE_TARGETS.callsPerInstance}: ` +
+      `${met.calls ? "met" : "**not met**"}), ${(100 * r.throttledShare).toFixed(1)} % of them 429.`,
+    `- Peak RSS ${peak === null ? "not readable" : `${peak.toFixed(1)} MiB`} (target ≤ ${SCALE_TARGETS.rssMb} MiB: ` +
+      `${met.rss === null ? "not measured" : met.rss ? "met" : "**not met**"}).`,
+    `- Response ${mb(r.responseBytes)} with every result, ${mb(r.failuresResponseBytes)} as \`"results": "failures"\` ` +
+      `would answer it; OCI Functions returns at most ${mb(r.responseLimitBytes)}: ` +
+      `${met.fitsResponse ? "fits" : "**does not fit** (use results: failures)"}.`,
+    "",
+  ].join("\n");
 }
