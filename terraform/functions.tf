@@ -63,8 +63,10 @@ resource "oci_functions_function" "this" {
   image              = each.value.image
   memory_in_mbs      = var.function_memory_in_mbs
   timeout_in_seconds = var.function_timeout_in_seconds
-  config             = var.function_config
-  freeform_tags      = local.common_tags
+  # Detached invocations (schedule.sh -- --fn-invoke-type detached) may run this long (docs/scale.md).
+  detached_mode_timeout_in_seconds = var.function_detached_timeout_in_seconds
+  config                           = var.function_config
+  freeform_tags                    = local.common_tags
 
   # No ignore_changes on the image: a release is scripts/deploy.sh (new tag in images.auto.tfvars.json)
   # then terraform apply, which updates the image in place.

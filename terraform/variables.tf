@@ -345,6 +345,17 @@ variable "function_timeout_in_seconds" {
   }
 }
 
+variable "function_detached_timeout_in_seconds" {
+  type        = number
+  description = "Timeout of a detached invocation in seconds (5 to 3600; null: OCI's default, the synchronous timeout). For runs over more targets than fit in 300 s (docs/scale.md)."
+  default     = null
+
+  validation {
+    condition     = var.function_detached_timeout_in_seconds == null ? true : (var.function_detached_timeout_in_seconds >= 5 && var.function_detached_timeout_in_seconds <= 3600)
+    error_message = "function_detached_timeout_in_seconds must be null or between 5 and 3600."
+  }
+}
+
 variable "function_config" {
   type        = map(string)
   description = "Extra configuration (environment) for both functions, e.g. { POWER_MAX_CONCURRENCY = \"16\" }. ALLOWED_COMPARTMENT_IDS is set by this configuration."
