@@ -76,6 +76,8 @@ export interface BatchOutcome {
   /** The targets could not be resolved at all (e.g. the compartment listing failed). */
   fatal?: PowerError;
   apiCalls: number;
+  /** How the pacing ended (logged per region): 429s seen, the rate reached and its phase. */
+  pacing?: { throttled: number; rate: number; phase: string };
 }
 
 /** The parts one batch is made of, wired once. */
@@ -322,7 +324,15 @@ export async function runBatch(request: PowerRequest, deps: BatchDeps): Promise<
     scheduler.close("the batch is over");
     watcher.close();
   }
-  const outcome: BatchOutcome = { results: targets.writeOff(crashed), apiCalls: scheduler.stats.started };
+  const outcome: BatchOutcome = {
+    results: targets.writeOff(crashed),
+    apiCalls: scheduler.stats.started,
+    pacing: {
+      throttled: scheduler.stats.throttled,
+      rate: Math.round(scheduler.currentRate * 10) / 10,
+      phase: scheduler.phase,
+    },
+  };
   if (fatal) outcome.fatal = fatal;
   return outcome;
 }

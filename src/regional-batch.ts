@@ -31,11 +31,19 @@ export interface RegionalOutcome extends BatchOutcome {
 
 type CompartmentTargets = Extract<Targets, { kind: "compartment" }>;
 
-function batchIn(region: string, request: PowerRequest, deps: RegionalDeps): Promise<BatchOutcome> {
+async function batchIn(region: string, request: PowerRequest, deps: RegionalDeps): Promise<BatchOutcome> {
   const compute = deps.regional.forRegion(region);
   const shapes = deps.shapesFor?.(compute);
   const logger = deps.logger.child({ region });
-  return runBatch(request, { ...deps, logger, compute, ...(shapes ? { shapes } : {}) });
+  const outcome = await runBatch(request, { ...deps, logger, compute, ...(shapes ? { shapes } : {}) });
+  logger.info("region done", {
+    targets: outcome.results.length,
+    api_calls: outcome.apiCalls,
+    throttled: outcome.pacing?.throttled,
+    final_rate: outcome.pacing?.rate,
+    pacing_phase: outcome.pacing?.phase,
+  });
+  return outcome;
 }
 
 /** What a region's refusal of the credentials looks like in its results: the region is named. */
