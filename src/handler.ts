@@ -22,6 +22,7 @@ import {
   batchResponse,
   errorResponse,
   type PowerResponse,
+  summarize,
   viewOf,
   withRegionErrors,
 } from "./response.js";
@@ -256,15 +257,7 @@ function fatalAnswer(request: PowerRequest, outcome: RegionalOutcome, logger: Lo
     opc_request_id: fatal.opcRequestId,
   });
   const built = errorResponse(request.action, fatal, request.dryRun);
-  built.body.summary = {
-    requested: 0,
-    changed: 0,
-    unchanged: 0,
-    skipped: 0,
-    in_progress: 0,
-    failed: 0,
-    planned: 0,
-  };
+  built.body.summary = summarize([]);
   built.body.results = [];
   if (outcome.regionErrors.length > 1) built.body.region_errors = outcome.regionErrors;
   return built;

@@ -17,6 +17,7 @@ import {
   type MessageAnswer,
   type PowerResponse,
   type Summary,
+  summarize,
 } from "./response.js";
 import { asPowerError } from "./retry.js";
 import type { Incoming, MessageInput } from "./triggers.js";
@@ -118,15 +119,7 @@ async function runMessage(
 
 /** Sums every numeric count of the messages' summaries (outcomes added later are summed too). */
 function totalSummary(answers: readonly MessageAnswer[]): Summary {
-  const total: Record<string, number> = {
-    requested: 0,
-    changed: 0,
-    unchanged: 0,
-    skipped: 0,
-    in_progress: 0,
-    failed: 0,
-    planned: 0,
-  };
+  const total: Record<string, number> = { ...summarize([]) };
   for (const a of answers) {
     for (const [key, value] of Object.entries(a.summary ?? {})) {
       if (typeof value === "number") total[key] = (total[key] ?? 0) + value;
