@@ -158,6 +158,34 @@ export type { RegionSubscriptionJson } from "./identity-api.js";
 /** A region's own state (the state file's `regions.<name>`): the default region's are the top-level fields. */
 export type { RegionState } from "./model.js";
 
+/**
+ * One admin call: JSON in and out of `<base>/_emulator<path>`; a non-2xx answer throws
+ * EmulatorAdminError with the emulator's code and message. Every admin client calls through this.
+ */
+export async function adminRequest<T>(
+  base: string,
+  method: string,
+  path: string,
+  body?: unknown,
+): Promise<T> {
+  const res = await fetch(`${base}/_emulator${path}`, {
+    method,
+    headers: body === undefined ? {} : { "content-type": "application/json" },
+    ...(body === undefined ? {} : { body: JSON.stringify(body) }),
+  });
+  const text = await res.text();
+  const parsed: unknown = text ? JSON.parse(text) : undefined;
+  if (!res.ok) {
+    const err = (parsed ?? {}) as { code?: string; message?: string };
+    throw new EmulatorAdminError(
+      res.status,
+      err.code ?? "Unknown",
+      `${method} ${path}: ${err.message ?? text}`,
+    );
+  }
+  return parsed as T;
+}
+
 export class EmulatorAdmin {
   /** The emulator's URL (`http://127.0.0.1:PORT`), without any region prefix. */
   readonly baseUrl: string;
@@ -196,22 +224,7 @@ export class EmulatorAdmin {
 
   async #call<T>(method: string, path: string, body?: unknown): Promise<T> {
     const prefix = this.region === undefined ? "" : `/${encodeURIComponent(this.region)}`;
-    const res = await fetch(`${this.baseUrl}${prefix}/_emulator${path}`, {
-      method,
-      headers: body === undefined ? {} : { "content-type": "application/json" },
-      ...(body === undefined ? {} : { body: JSON.stringify(body) }),
-    });
-    const text = await res.text();
-    const parsed: unknown = text ? JSON.parse(text) : undefined;
-    if (!res.ok) {
-      const err = (parsed ?? {}) as { code?: string; message?: string };
-      throw new EmulatorAdminError(
-        res.status,
-        err.code ?? "Unknown",
-        `${method} ${path}: ${err.message ?? text}`,
-      );
-    }
-    return parsed as T;
+    return await adminRequest<T>(`${this.baseUrl}${prefix}`, method, path, body);
   }
 
   health(): Promise<{ ok: true }> {

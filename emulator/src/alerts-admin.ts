@@ -3,7 +3,7 @@
  * `/_emulator/notifications/...`, `/_emulator/monitoring/...`). Its own class beside EmulatorAdmin so
  * the services that arrive in parallel do not all edit one file.
  */
-import { EmulatorAdminError } from "./admin-client.js";
+import { adminRequest } from "./admin-client.js";
 import type { Evaluation, StoredPoint } from "./alarm-query.js";
 import type { PublishedMessage, TopicJson } from "./notifications-api.js";
 import type { ServiceFault } from "./service-faults.js";
@@ -28,22 +28,7 @@ export class AlertsAdmin {
   }
 
   async #call<T>(method: string, path: string, body?: unknown): Promise<T> {
-    const res = await fetch(`${this.baseUrl}/_emulator${path}`, {
-      method,
-      headers: body === undefined ? {} : { "content-type": "application/json" },
-      ...(body === undefined ? {} : { body: JSON.stringify(body) }),
-    });
-    const text = await res.text();
-    const parsed: unknown = text ? JSON.parse(text) : undefined;
-    if (!res.ok) {
-      const err = (parsed ?? {}) as { code?: string; message?: string };
-      throw new EmulatorAdminError(
-        res.status,
-        err.code ?? "Unknown",
-        `${method} ${path}: ${err.message ?? text}`,
-      );
-    }
-    return parsed as T;
+    return await adminRequest<T>(this.baseUrl, method, path, body);
   }
 
   async putTopics(
