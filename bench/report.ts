@@ -1,7 +1,10 @@
 /** The benchmark's verdicts and its Markdown report. */
+
+import { imageNodeArgs } from "../emulator/src/fn-agent.js";
 import type { BatchResult } from "./batch.js";
 import type { BundleSize } from "./bundle-size.js";
 import type { ColdStartResult } from "./cold-start.js";
+import { BUNDLES } from "./functions.js";
 import type { MixedKindsResult } from "./mixed-kinds.js";
 import { PACING_TARGETS, type PacingRun } from "./pacing.js";
 import type { Profile } from "./profile.js";
@@ -51,6 +54,9 @@ export interface BenchReport {
   verdicts: Verdict[];
   errors: string[];
 }
+
+/** The node flags the functions' image starts them with (and every bench run uses, via fn-agent.ts). */
+const IMAGE_FLAGS = imageNodeArgs(BUNDLES["start-compute"]).join(" ");
 
 const s = (ms: number): string => `${(ms / 1000).toFixed(1)} s`;
 const x = (ratio: number): string => `${ratio.toFixed(2)}×`;
@@ -241,7 +247,8 @@ export function markdown(r: BenchReport): string {
     "",
     `Emulator in-process on loopback; START transition ${p.transitionMs / 1000} s of OCI time at time scale ${p.timeScale} ` +
       `(= ${transitionS} s); rate limit ${p.ratePerSecond} calls/s per principal (burst ${p.burst}), 429 beyond. ` +
-      `Function processes run as \`node <bundle>\` under the Fn contract (emulator/src/fn-agent.ts).` +
+      `Function processes run as the image runs them, \`node ${IMAGE_FLAGS} <bundle>\` (the Dockerfile's ENTRYPOINT), ` +
+      "under the Fn contract (emulator/src/fn-agent.ts)." +
       (Object.keys(r.fnEnv).length > 0
         ? ` Extra function env: ${JSON.stringify(r.fnEnv)}.`
         : " Function config: defaults."),
@@ -266,7 +273,8 @@ export function markdown(r: BenchReport): string {
       "(a dry run: the function still resolves the instance " +
       `with one GET against the emulator; the bare FDK function just answers). ${cs.runs} measured rounds after ` +
       `${cs.warmupRounds} discarded warm-up round, the three variants interleaved (order rotated each round). ` +
-      `Node flags: \`${cs.nodeArgs.join(" ") || "none"}\`. Unbundled variant: ${r.unbundledVariant}.`,
+      `Node flags: \`${cs.nodeArgs.join(" ") || "none"}\`, and for the bundled variant first the image's \`${IMAGE_FLAGS}\` ` +
+      `(the other two have no image). Unbundled variant: ${r.unbundledVariant}.`,
     "",
     table(
       [
@@ -298,7 +306,7 @@ export function markdown(r: BenchReport): string {
     `One invocation of start-compute with \`{"compartment_id": …}\` selecting N stopped instances (wait: true, ` +
       `Fn-Deadline ${p.deadlineSeconds} s); wall time from sending the call to its answer (process spawn excluded, ` +
       `see cold start). Lower bound = N ÷ ${p.ratePerSecond}/s + ${transitionS} s. Every function process runs with ` +
-      `\`--max-old-space-size=${p.heapCapMb}\`.`,
+      `the image's \`${IMAGE_FLAGS}\` and \`--max-old-space-size=${p.heapCapMb}\`.`,
     "",
     "![batch wall time against instance count](batch.svg)",
     "",
