@@ -233,7 +233,7 @@ async function execute(shared: Shared, inv: Invocation): Promise<Built> {
     shapesFor: shared.shapesFor,
     ...(shared.options.tuning ? { tuning: shared.options.tuning } : {}),
   });
-  if (outcome.fatal) return fatalAnswer(request, outcome, logger);
+  if (outcome.fatal) return fatalAnswer(request, outcome.fatal, outcome.regionErrors, logger);
   const built = viewOf(
     withRegionErrors(batchResponse(request.action, request.dryRun, outcome.results), outcome.regionErrors),
     request.results,
@@ -249,8 +249,12 @@ async function execute(shared: Shared, inv: Invocation): Promise<Built> {
 }
 
 /** The targets could not be selected at all: an error answer with an empty summary. */
-function fatalAnswer(request: PowerRequest, outcome: RegionalOutcome, logger: Logger): Built {
-  const fatal = outcome.fatal as PowerError;
+function fatalAnswer(
+  request: PowerRequest,
+  fatal: PowerError,
+  regionErrors: RegionalOutcome["regionErrors"],
+  logger: Logger,
+): Built {
   logger.error("targets could not be resolved", {
     error_code: fatal.code,
     error_message: fatal.message,
@@ -259,7 +263,7 @@ function fatalAnswer(request: PowerRequest, outcome: RegionalOutcome, logger: Lo
   const built = errorResponse(request.action, fatal, request.dryRun);
   built.body.summary = summarize([]);
   built.body.results = [];
-  if (outcome.regionErrors.length > 1) built.body.region_errors = outcome.regionErrors;
+  if (regionErrors.length > 1) built.body.region_errors = regionErrors;
   return built;
 }
 

@@ -91,31 +91,42 @@ async function runIds(
   let apiCalls = 0;
   await Promise.all(
     [...groups].map(async ([region, group]) => {
-      const outcome = await batchIn(region, { ...request, targets: { kind: "ids", ids: group } }, deps);
-      apiCalls += outcome.apiCalls;
-      for (const r of outcome.results) done.set(r.target_id, named(region, r));
+      try {
+        const outcome = await batchIn(region, { ...request, targets: { kind: "ids", ids: group } }, deps);
+        apiCalls += outcome.apiCalls;
+        for (const r of outcome.results) done.set(r.target_id, named(region, r));
+      } catch (error) {
+        // The region's batch could not run at all (e.g. its clients could not be made): its targets fail.
+        const e = asPowerError(error, `the batch in ${region} failed`);
+        for (const id of group) done.set(id, named(region, failedWith(id, e, deps)));
+      }
     }),
   );
   const results = unique.map((id) => done.get(id) ?? lost(id, deps));
   return { results, apiCalls, regionErrors: [] };
 }
 
-/** A target no batch answered for (a bug): still reported, never dropped. */
-function lost(id: string, deps: RegionalDeps): InstanceResult {
-  const error = new PowerError(
-    "InternalError",
-    "no result was recorded for this target; see the function logs",
-  );
-  deps.logger.error("target without a result", { target_id: id });
+/** A target that failed without a run of its own (its region's batch could not run). */
+function failedWith(id: string, error: PowerError, deps: RegionalDeps): InstanceResult {
   return buildResult({
     id,
     outcome: "failed",
-    reason: "no result was recorded",
+    reason: error.message,
     elapsedMs: (deps.clock?.now() ?? Date.now()) - deps.startedAt,
     view: undefined,
     stateBefore: undefined,
     error,
   });
+}
+
+/** A target no batch answered for (a bug): still reported, never dropped. */
+function lost(id: string, deps: RegionalDeps): InstanceResult {
+  deps.logger.error("target without a result", { target_id: id });
+  const error = new PowerError(
+    "InternalError",
+    "no result was recorded for this target; see the function logs",
+  );
+  return failedWith(id, error, deps);
 }
 
 /** The regions a compartment selection covers: named ones checked, "all" read once (Identity). */
@@ -165,8 +176,18 @@ async function runCompartment(
     return { results: [], apiCalls: 0, regionErrors: [], fatal: asPowerError(error, "choosing the regions") };
   }
   const { regions: _all, ...inRegion } = targets;
+  // A region whose batch cannot run at all (e.g. a subscribed region this SDK does not know) is that
+  // region's error, like a refused listing.
   const outcomes = await Promise.all(
-    regions.map((region) => batchIn(region, { ...request, targets: inRegion }, deps)),
+    regions.map((region) =>
+      batchIn(region, { ...request, targets: inRegion }, deps).catch(
+        (error: unknown): BatchOutcome => ({
+          results: [],
+          apiCalls: 0,
+          fatal: asPowerError(error, `the batch in ${region} failed`),
+        }),
+      ),
+    ),
   );
   const out: RegionalOutcome = { results: [], apiCalls: 0, regionErrors: [] };
   outcomes.forEach((outcome, i) => {

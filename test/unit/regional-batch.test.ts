@@ -168,6 +168,18 @@ describe("runRegional: ids", () => {
     expect(out.results[1]?.error?.code).toMatch(/DeadlineExceeded|NetworkError/);
   });
 
+  it("ids of a region whose batch cannot run fail with that error, each one reported", async () => {
+    const ids = [instanceId(1, "iad"), instanceId(2, "phx"), instanceId(3, "phx")];
+    const regions = new FakeRegions({ "us-ashburn-1": stopped([ids[0] as string]) });
+    const out = await run(request(ids), deps(regions));
+    expect(out.results.map((r) => [r.target_id, r.region, r.outcome])).toEqual([
+      [ids[0], "us-ashburn-1", "changed"],
+      [ids[1], "us-phoenix-1", "failed"],
+      [ids[2], "us-phoenix-1", "failed"],
+    ]);
+    expect(out.results[1]?.error?.message).toContain("us-phoenix-1");
+  });
+
   it("a region that refuses the credentials says so, naming the region", async () => {
     const id = instanceId(1, "phx");
     const phx = stopped([id]);
@@ -248,6 +260,21 @@ describe("runRegional: compartment", () => {
     expect(out.fatal?.message).toMatch(/subscribed regions failed/);
     expect(out.results).toEqual([]);
     expect(iad.calls).toHaveLength(0);
+  });
+
+  it("a subscribed region whose batch cannot run is a region error; the others still run", async () => {
+    const iad = stopped([instanceId(1, "iad")]);
+    const regions = new FakeRegions({ "us-ashburn-1": iad });
+    regions.subscriptions = async () => ["us-ashburn-1", "ap-tokyo-1"];
+    const out = await run(request(compartment("all")), deps(regions));
+    expect(out.fatal).toBeUndefined();
+    expect(out.results.map((r) => [r.region, r.outcome])).toEqual([["us-ashburn-1", "changed"]]);
+    expect(out.regionErrors).toEqual([
+      {
+        region: "ap-tokyo-1",
+        error: expect.objectContaining({ message: expect.stringContaining("ap-tokyo-1") }),
+      },
+    ]);
   });
 
   it("an unknown region name is InvalidParameter naming regions[i], before any call", async () => {
