@@ -13,7 +13,15 @@ import type { PowerRequest, Targets } from "../../src/request.js";
 import { batchResponse } from "../../src/response.js";
 import { ShapeCatalogueCache } from "../../src/shapes.js";
 import { resetLearnedDurations } from "../../src/watch.js";
-import { COMP_A, config, FAST, instanceId, quietLogger } from "../helpers/batch-fixtures.js";
+import {
+  COMP_A,
+  config,
+  FAST,
+  instanceId,
+  onFakeTime,
+  powerRequest,
+  quietLogger,
+} from "../helpers/batch-fixtures.js";
 import { FakeCompute, type FakeInstance } from "../helpers/fake-compute.js";
 import { FakeShapes } from "../helpers/fake-shapes.js";
 import { fnContext } from "../helpers/fn-context.js";
@@ -23,17 +31,6 @@ const CATALOGUE = [
   { shape: "VM.DenseIO2.8", isBilledForStoppedInstance: true },
   { shape: "VM.GPU.A10.1", isBilledForStoppedInstance: true },
 ];
-
-function request(targets: Targets | string[], overrides: Partial<PowerRequest> = {}): PowerRequest {
-  return {
-    action: "START",
-    targets: Array.isArray(targets) ? { kind: "ids", ids: targets } : targets,
-    wait: true,
-    timeoutSeconds: undefined,
-    dryRun: false,
-    ...overrides,
-  };
-}
 
 type LogRecord = Record<string, unknown>;
 
@@ -83,10 +80,8 @@ afterEach(() => {
   vi.useRealTimers();
 });
 
-async function run(req: PowerRequest, d: BatchDeps): Promise<BatchOutcome> {
-  const outcome = runBatch(req, d);
-  await vi.runAllTimersAsync();
-  return outcome;
+function run(req: PowerRequest, d: BatchDeps): Promise<BatchOutcome> {
+  return onFakeTime(runBatch(req, d));
 }
 
 describe("a reason on every result", () => {
@@ -99,7 +94,7 @@ describe("a reason on every result", () => {
     ["START", "TERMINATED", false, "failed", "instance is TERMINATED; it cannot be started"],
   ] as const)("%s on %s (dry run %s) → %s, reason %j", async (action, state, dryRun, outcome, reason) => {
     const w = world([one(state)]);
-    const out = await run(request([instanceId(0)], { action, dryRun }), w.deps());
+    const out = await run(powerRequest([instanceId(0)], { action, dryRun }), w.deps());
     expect(out.results).toEqual([expect.objectContaining({ outcome, reason })]);
     expect(w.lines).toContainEqual(
       expect.objectContaining({ msg: "instance outcome", instance_id: instanceId(0), reason }),
@@ -109,7 +104,7 @@ describe("a reason on every result", () => {
   it("was STOPPING; waited for STOPPED, then sent START", async () => {
     const w = world([one("RUNNING")]);
     w.fake.setState(instanceId(0), "STOPPING", { to: "STOPPED", afterMs: 60 });
-    const out = await run(request([instanceId(0)]), w.deps());
+    const out = await run(powerRequest([instanceId(0)]), w.deps());
     expect(out.results).toEqual([
       expect.objectContaining({
         outcome: "changed",
@@ -120,7 +115,7 @@ describe("a reason on every result", () => {
 
   it("wait=false → in_progress with the reason saying it did not wait", async () => {
     const w = world([one("STOPPED")]);
-    const out = await run(request([instanceId(0)], { wait: false }), w.deps());
+    const out = await run(powerRequest([instanceId(0)], { wait: false }), w.deps());
     expect(out.results).toEqual([
       expect.objectContaining({ outcome: "in_progress", reason: "sent START; not waiting (wait=false)" }),
     ]);
@@ -130,7 +125,7 @@ describe("a reason on every result", () => {
     const w = world([one("STOPPED")]);
     const slow = new FakeCompute([one("STOPPED")], { durationsMs: { START: 60_000 } });
     const d = w.deps({ compute: slow });
-    const out = await run(request([instanceId(0)]), { ...d, deadlineAt: d.startedAt + 2000 });
+    const out = await run(powerRequest([instanceId(0)]), { ...d, deadlineAt: d.startedAt + 2000 });
     expect(out.results).toEqual([
       expect.objectContaining({
         outcome: "in_progress",
@@ -143,7 +138,7 @@ describe("a reason on every result", () => {
     const w = world([one("STOPPED")]);
     const mute = new FakeCompute([one("STOPPED")], { latencyMs: 60_000 });
     const d = w.deps({ compute: mute });
-    const out = await run(request([instanceId(0)]), { ...d, deadlineAt: d.startedAt + 500 });
+    const out = await run(powerRequest([instanceId(0)]), { ...d, deadlineAt: d.startedAt + 500 });
     expect(out.results).toEqual([
       expect.objectContaining({ outcome: "failed", reason: expect.stringMatching(/deadline/) }),
     ]);
@@ -167,7 +162,7 @@ describe("overrides in the per-target decision", () => {
   ] as const)("%s with power-override=%s → skipped, ok, no action", async (action, value, reason) => {
     const state = action === "START" ? "STOPPED" : "RUNNING";
     const w = world([one(state, { freeformTags: { "power-override": value } })]);
-    const out = await run(request([instanceId(0)], { action }), w.deps());
+    const out = await run(powerRequest([instanceId(0)], { action }), w.deps());
     expect(out.results).toEqual([expect.objectContaining({ outcome: "skipped", reason })]);
     expect(w.fake.count("InstanceAction")).toBe(0);
     const built = batchResponse(action, false, out.results);
@@ -179,7 +174,7 @@ describe("overrides in the per-target decision", () => {
     const tagged = one("STOPPED", { freeformTags: { "power-override": "skip" } });
     const plain = one("STOPPED", {}, 1);
     const w = world([tagged, plain]);
-    const out = await run(request([instanceId(0), instanceId(1)]), w.deps());
+    const out = await run(powerRequest([instanceId(0), instanceId(1)]), w.deps());
     expect(out.results.map((r) => r.outcome)).toEqual(["skipped", "changed"]);
     expect(w.fake.count("GetInstance", instanceId(0))).toBe(1);
     expect(w.fake.count("InstanceAction", instanceId(0))).toBe(0);
@@ -189,7 +184,7 @@ describe("overrides in the per-target decision", () => {
     const w = world([
       one("RUNNING", { freeformTags: { "power-override": "keep-running-until=2026-12-01T11:00:00Z" } }),
     ]);
-    const out = await run(request([instanceId(0)], { action: "SOFTSTOP" }), w.deps());
+    const out = await run(powerRequest([instanceId(0)], { action: "SOFTSTOP" }), w.deps());
     expect(out.results).toEqual([
       expect.objectContaining({
         outcome: "changed",
@@ -200,7 +195,7 @@ describe("overrides in the per-target decision", () => {
 
   it("a malformed override → failed InvalidOverride, no power action, ok false", async () => {
     const w = world([one("STOPPED", { freeformTags: { "power-override": "keep-running-till tonight" } })]);
-    const out = await run(request([instanceId(0)]), w.deps());
+    const out = await run(powerRequest([instanceId(0)]), w.deps());
     expect(out.results).toEqual([
       expect.objectContaining({
         outcome: "failed",
@@ -217,7 +212,7 @@ describe("overrides in the per-target decision", () => {
 
   it("ignore_overrides acts anyway and the reason says the override was ignored", async () => {
     const w = world([one("STOPPED", { freeformTags: { "power-override": "skip" } })]);
-    const out = await run(request([instanceId(0)], { ignoreOverrides: true }), w.deps());
+    const out = await run(powerRequest([instanceId(0)], { ignoreOverrides: true }), w.deps());
     expect(out.results).toEqual([
       expect.objectContaining({
         outcome: "changed",
@@ -228,7 +223,7 @@ describe("overrides in the per-target decision", () => {
 
   it("a dry run reports what would be skipped", async () => {
     const w = world([one("STOPPED", { freeformTags: { "power-override": "skip" } }), one("STOPPED", {}, 1)]);
-    const out = await run(request([instanceId(0), instanceId(1)], { dryRun: true }), w.deps());
+    const out = await run(powerRequest([instanceId(0), instanceId(1)], { dryRun: true }), w.deps());
     expect(out.results.map((r) => [r.outcome, r.reason])).toEqual([
       ["skipped", "skipped: power-override=skip"],
       ["planned", "STOPPED; would send START"],
@@ -247,7 +242,7 @@ describe("overrides in the per-target decision", () => {
       freeformTags: { env: "dev" },
       definedTags: {},
     };
-    const out = await run(request(targets), w.deps());
+    const out = await run(powerRequest(targets), w.deps());
     const byId = Object.fromEntries(out.results.map((r) => [r.instance_id, r.outcome]));
     expect(byId).toEqual({ [instanceId(0)]: "skipped", [instanceId(1)]: "changed" });
   });
@@ -255,7 +250,7 @@ describe("overrides in the per-target decision", () => {
   it("OVERRIDE_TAG_KEY from the config is the key read", async () => {
     const w = world([one("STOPPED", { freeformTags: { hold: "skip" } })]);
     const cfg = readConfig({ OVERRIDE_TAG_KEY: "hold" });
-    const out = await run(request([instanceId(0)]), w.deps({}, cfg));
+    const out = await run(powerRequest([instanceId(0)]), w.deps({}, cfg));
     expect(out.results).toEqual([
       expect.objectContaining({ outcome: "skipped", reason: "skipped: hold=skip" }),
     ]);
@@ -263,7 +258,8 @@ describe("overrides in the per-target decision", () => {
 });
 
 describe("billing-aware stops", () => {
-  const stop = (ids: string[], o: Partial<PowerRequest> = {}) => request(ids, { action: "SOFTSTOP", ...o });
+  const stop = (ids: string[], o: Partial<PowerRequest> = {}) =>
+    powerRequest(ids, { action: "SOFTSTOP", ...o });
 
   it("flags billed shapes, counts and names them; one ListShapes per compartment", async () => {
     const w = world([
@@ -348,7 +344,7 @@ describe("billing-aware stops", () => {
 
   it("start-compute never lists shapes and its results carry no billed_while_stopped", async () => {
     const w = world([one("STOPPED", { shape: "VM.GPU.A10.1" })]);
-    const out = await run(request([instanceId(0)]), w.deps());
+    const out = await run(powerRequest([instanceId(0)]), w.deps());
     expect(out.results[0]).not.toHaveProperty("billed_while_stopped");
     expect(w.shapes.calls).toEqual([]);
   });

@@ -4,19 +4,17 @@ import type { PowerAction } from "../../src/compute.js";
 import { CallScheduler } from "../../src/pacing.js";
 import type { PowerRequest, Targets } from "../../src/request.js";
 import { resetLearnedDurations } from "../../src/watch.js";
-import { COMP_A, COMP_B, config, FAST, instanceId, quietLogger } from "../helpers/batch-fixtures.js";
+import {
+  COMP_A,
+  COMP_B,
+  config,
+  FAST,
+  instanceId,
+  onFakeTime,
+  powerRequest,
+  quietLogger,
+} from "../helpers/batch-fixtures.js";
 import { FakeCompute, type FakeInstance } from "../helpers/fake-compute.js";
-
-function request(targets: Targets | string[], overrides: Partial<PowerRequest> = {}): PowerRequest {
-  return {
-    action: "START",
-    targets: Array.isArray(targets) ? { kind: "ids", ids: targets } : targets,
-    wait: true,
-    timeoutSeconds: undefined,
-    dryRun: false,
-    ...overrides,
-  };
-}
 
 function deps(compute: FakeCompute, overrides: Partial<BatchDeps> = {}): BatchDeps {
   const now = Date.now();
@@ -54,11 +52,8 @@ afterEach(() => {
   vi.useRealTimers();
 });
 
-/** Runs a batch to its end on fake time. */
-async function run(req: PowerRequest, d: BatchDeps): Promise<BatchOutcome> {
-  const outcome = runBatch(req, d);
-  await vi.runAllTimersAsync();
-  return outcome;
+function run(req: PowerRequest, d: BatchDeps): Promise<BatchOutcome> {
+  return onFakeTime(runBatch(req, d));
 }
 
 /** Every result has this outcome (the failure message shows them all). */
@@ -69,7 +64,7 @@ function expectAll(out: BatchOutcome, outcome: string): void {
 describe("runBatch: single instances", () => {
   it("starts a stopped instance and waits until RUNNING", async () => {
     const fake = new FakeCompute(fleet(1, "STOPPED"));
-    const out = await run(request([instanceId(0)]), deps(fake));
+    const out = await run(powerRequest([instanceId(0)]), deps(fake));
     expect(out.results).toEqual([
       expect.objectContaining({
         instance_id: instanceId(0),
@@ -84,14 +79,14 @@ describe("runBatch: single instances", () => {
 
   it.each<[PowerAction]>([["STOP"], ["SOFTSTOP"]])("%s stops a running instance", async (action) => {
     const fake = new FakeCompute(fleet(1, "RUNNING"));
-    const out = await run(request([instanceId(0)], { action }), deps(fake));
+    const out = await run(powerRequest([instanceId(0)], { action }), deps(fake));
     expect(out.results[0]).toMatchObject({ outcome: "changed", state_after: "STOPPED" });
     expect(fake.calls.find((c) => c.operation === "InstanceAction")?.action).toBe(action);
   });
 
   it("already in the target state → unchanged, no action", async () => {
     const fake = new FakeCompute(fleet(1, "RUNNING"));
-    const out = await run(request([instanceId(0)]), deps(fake));
+    const out = await run(powerRequest([instanceId(0)]), deps(fake));
     expect(out.results[0]).toMatchObject({
       outcome: "unchanged",
       state_before: "RUNNING",
@@ -103,7 +98,7 @@ describe("runBatch: single instances", () => {
   it("already moving toward the target → waits, sends nothing, unchanged", async () => {
     const fake = new FakeCompute(fleet(1, "STOPPED"));
     fake.setState(instanceId(0), "STARTING", { to: "RUNNING", afterMs: 60 });
-    const out = await run(request([instanceId(0)]), deps(fake));
+    const out = await run(powerRequest([instanceId(0)]), deps(fake));
     expect(out.results[0]).toMatchObject({
       outcome: "unchanged",
       state_before: "STARTING",
@@ -115,7 +110,7 @@ describe("runBatch: single instances", () => {
   it("in the opposite transition → waits for it to settle, then acts", async () => {
     const fake = new FakeCompute(fleet(1, "RUNNING"));
     fake.setState(instanceId(0), "STOPPING", { to: "STOPPED", afterMs: 60 });
-    const out = await run(request([instanceId(0)]), deps(fake));
+    const out = await run(powerRequest([instanceId(0)]), deps(fake));
     expect(out.results[0]).toMatchObject({
       outcome: "changed",
       state_before: "STOPPING",
@@ -126,14 +121,14 @@ describe("runBatch: single instances", () => {
 
   it.each([["TERMINATED"], ["TERMINATING"]])("%s → failed InstanceTerminated", async (state) => {
     const fake = new FakeCompute(fleet(1, state));
-    const out = await run(request([instanceId(0)]), deps(fake));
+    const out = await run(powerRequest([instanceId(0)]), deps(fake));
     expect(out.results[0]).toMatchObject({ outcome: "failed", error: { code: "InstanceTerminated" } });
     expect(fake.count("InstanceAction")).toBe(0);
   });
 
   it("a missing instance → failed NotAuthorizedOrNotFound with the opc-request-id", async () => {
     const fake = new FakeCompute([]);
-    const out = await run(request([instanceId(9)]), deps(fake));
+    const out = await run(powerRequest([instanceId(9)]), deps(fake));
     expect(out.results[0]).toMatchObject({
       instance_id: instanceId(9),
       outcome: "failed",
@@ -147,14 +142,14 @@ describe("runBatch: single instances", () => {
 
   it("wait: false reports an accepted action as in_progress", async () => {
     const fake = new FakeCompute(fleet(1, "STOPPED"), { durationsMs: { START: 1000 } });
-    const out = await run(request([instanceId(0)], { wait: false }), deps(fake));
+    const out = await run(powerRequest([instanceId(0)], { wait: false }), deps(fake));
     expect(out.results[0]).toMatchObject({ outcome: "in_progress", state_after: "STARTING" });
   });
 
   it("dry run: planned for what would change, unchanged otherwise, no action", async () => {
     const fake = new FakeCompute([...fleet(1, "STOPPED"), ...fleet(1, "RUNNING", COMP_A, 1)]);
     fake.setState(instanceId(1), "RUNNING");
-    const out = await run(request([instanceId(0), instanceId(1)], { dryRun: true }), deps(fake));
+    const out = await run(powerRequest([instanceId(0), instanceId(1)], { dryRun: true }), deps(fake));
     expect(out.results.map((r) => r.outcome)).toEqual(["planned", "unchanged"]);
     expect(fake.count("InstanceAction")).toBe(0);
   });
@@ -164,7 +159,7 @@ describe("runBatch: faults", () => {
   it("429 is retried with the same retry token after retry-after", async () => {
     const fake = new FakeCompute(fleet(1, "STOPPED"));
     fake.inject({ kind: "throttle", operation: "InstanceAction", times: 2, retryAfterMs: 20 });
-    const out = await run(request([instanceId(0)]), deps(fake));
+    const out = await run(powerRequest([instanceId(0)]), deps(fake));
     expect(out.results[0]).toMatchObject({ outcome: "changed" });
     const actions = fake.calls.filter((c) => c.operation === "InstanceAction");
     expect(actions.map((c) => c.status)).toEqual([429, 429, 200]);
@@ -174,7 +169,7 @@ describe("runBatch: faults", () => {
   it("5xx is retried with the same token", async () => {
     const fake = new FakeCompute(fleet(1, "STOPPED"));
     fake.inject({ kind: "server", operation: "InstanceAction", times: 2 });
-    const out = await run(request([instanceId(0)]), deps(fake));
+    const out = await run(powerRequest([instanceId(0)]), deps(fake));
     expect(out.results[0]).toMatchObject({ outcome: "changed" });
     const actions = fake.calls.filter((c) => c.operation === "InstanceAction");
     expect(new Set(actions.map((c) => c.retryToken)).size).toBe(1);
@@ -183,7 +178,7 @@ describe("runBatch: faults", () => {
   it("a connection dropped after processing is retried with the same token and replayed", async () => {
     const fake = new FakeCompute(fleet(1, "STOPPED"));
     fake.inject({ kind: "drop-after", operation: "InstanceAction" });
-    const out = await run(request([instanceId(0)]), deps(fake));
+    const out = await run(powerRequest([instanceId(0)]), deps(fake));
     expect(out.results[0]).toMatchObject({ outcome: "changed" });
     const actions = fake.calls.filter((c) => c.operation === "InstanceAction");
     expect(actions).toHaveLength(2);
@@ -195,14 +190,14 @@ describe("runBatch: faults", () => {
     const fake = new FakeCompute(fleet(1, "STOPPED"));
     fake.inject({ kind: "drop-after", operation: "InstanceAction" });
     fake.inject({ kind: "server", operation: "InstanceAction", times: 50 });
-    const out = await run(request([instanceId(0)]), deps(fake));
+    const out = await run(powerRequest([instanceId(0)]), deps(fake));
     expect(out.results[0]).toMatchObject({ outcome: "changed", state_after: "RUNNING" });
     expect(fake.transitions(instanceId(0))).toHaveLength(1);
   });
 
   it("out of host capacity → failed OutOfHostCapacity, not retried", async () => {
     const fake = new FakeCompute(fleet(1, "STOPPED"), { outOfCapacity: [instanceId(0)] });
-    const out = await run(request([instanceId(0)]), deps(fake));
+    const out = await run(powerRequest([instanceId(0)]), deps(fake));
     expect(out.results[0]).toMatchObject({
       outcome: "failed",
       error: { code: "OutOfHostCapacity", status: 500 },
@@ -224,7 +219,7 @@ describe("runBatch: faults", () => {
       }
       return original(...args);
     };
-    const out = await run(request([id]), deps(fake));
+    const out = await run(powerRequest([id]), deps(fake));
     expect(out.results[0]).toMatchObject({ outcome: "changed", state_after: "RUNNING" });
     const actions = fake.calls.filter((c) => c.operation === "InstanceAction");
     expect(actions.map((c) => c.status)).toEqual([409, 200]);
@@ -238,7 +233,7 @@ describe("runBatch: faults", () => {
       outOfCapacity: [instanceId(3)],
     });
     const ids = Array.from({ length: 60 }, (_, i) => instanceId(i));
-    const out = await run(request(ids), deps(fake, { deadlineAt: Date.now() + 8000 }));
+    const out = await run(powerRequest(ids), deps(fake, { deadlineAt: Date.now() + 8000 }));
     expect(out.results.map((r) => r.instance_id)).toEqual(ids);
     for (const r of out.results) {
       if (r.outcome === "changed") expect(fake.state(r.target_id)).toBe("RUNNING");
@@ -265,7 +260,10 @@ describe("runBatch: deadlines", () => {
   it("instances still moving at the deadline → in_progress", async () => {
     const fake = new FakeCompute(fleet(2, "STOPPED"), { durationsMs: { START: 5000 } });
     const started = Date.now();
-    const out = await run(request([instanceId(0), instanceId(1)]), deps(fake, { deadlineAt: started + 300 }));
+    const out = await run(
+      powerRequest([instanceId(0), instanceId(1)]),
+      deps(fake, { deadlineAt: started + 300 }),
+    );
     expect(out.results.map((r) => r.outcome)).toEqual(["in_progress", "in_progress"]);
     expect(out.results[0]).toMatchObject({ state_after: "STARTING" });
   });
@@ -273,7 +271,7 @@ describe("runBatch: deadlines", () => {
   it("an action that could not be sent before the deadline → failed DeadlineExceeded", async () => {
     const fake = new FakeCompute(fleet(1, "RUNNING"));
     fake.setState(instanceId(0), "STOPPING", { to: "STOPPED", afterMs: 5000 });
-    const out = await run(request([instanceId(0)]), deps(fake, { deadlineAt: Date.now() + 200 }));
+    const out = await run(powerRequest([instanceId(0)]), deps(fake, { deadlineAt: Date.now() + 200 }));
     expect(out.results[0]).toMatchObject({
       outcome: "failed",
       state_after: "STOPPING",
@@ -287,7 +285,7 @@ describe("runBatch: deadlines", () => {
 
   it("a read with no answer by the deadline → failed DeadlineExceeded", async () => {
     const fake = new FakeCompute(fleet(1, "STOPPED"), { latencyMs: 2000 });
-    const out = await run(request([instanceId(0)]), deps(fake, { deadlineAt: Date.now() + 300 }));
+    const out = await run(powerRequest([instanceId(0)]), deps(fake, { deadlineAt: Date.now() + 300 }));
     expect(out.results).toHaveLength(1);
     expect(out.results[0]).toMatchObject({ outcome: "failed", error: { code: "DeadlineExceeded" } });
   });
@@ -299,7 +297,7 @@ describe("runBatch: deadlines", () => {
       await new Promise((resolve) => setTimeout(resolve, 2000));
       return original(id, action, token, signal);
     };
-    const out = await run(request([instanceId(0)]), deps(fake, { deadlineAt: Date.now() + 300 }));
+    const out = await run(powerRequest([instanceId(0)]), deps(fake, { deadlineAt: Date.now() + 300 }));
     expect(out.results).toHaveLength(1);
     expect(out.results[0]).toMatchObject({ outcome: "in_progress", error: { code: expect.any(String) } });
   });
@@ -307,7 +305,7 @@ describe("runBatch: deadlines", () => {
   it("a past deadline still answers for every target", async () => {
     const fake = new FakeCompute(fleet(5, "STOPPED"));
     const ids = Array.from({ length: 5 }, (_, i) => instanceId(i));
-    const out = await run(request(ids), deps(fake, { deadlineAt: Date.now() }));
+    const out = await run(powerRequest(ids), deps(fake, { deadlineAt: Date.now() }));
     expect(out.results).toHaveLength(5);
     for (const r of out.results)
       expect(r).toMatchObject({ outcome: "failed", error: { code: "DeadlineExceeded" } });
@@ -318,7 +316,7 @@ describe("runBatch: batches and selection", () => {
   it("a batch of ids in two compartments is read with one GET + one list per compartment", async () => {
     const fake = new FakeCompute([...fleet(40, "STOPPED", COMP_A), ...fleet(40, "STOPPED", COMP_B, 40)]);
     const ids = Array.from({ length: 80 }, (_, i) => instanceId(i));
-    const out = await run(request(ids), deps(fake));
+    const out = await run(powerRequest(ids), deps(fake));
     expectAll(out, "changed");
     // Resolution: one GET to learn each compartment, then one listing each.
     const reads = fake.calls.filter((c) => c.operation !== "InstanceAction").map((c) => c.operation);
@@ -336,7 +334,7 @@ describe("runBatch: batches and selection", () => {
       lifecycleState: "RUNNING",
     }));
     const fake = new FakeCompute(instances);
-    const out = await run(request(instances.map((i) => i.id)), deps(fake));
+    const out = await run(powerRequest(instances.map((i) => i.id)), deps(fake));
     expectAll(out, "unchanged");
     expect(fake.count("ListInstances")).toBe(1);
     expect(fake.count("GetInstance")).toBe(10);
@@ -382,10 +380,10 @@ describe("runBatch: batches and selection", () => {
       freeformTags: { Schedule: "office" },
       definedTags: {},
     };
-    const out = await run(request(targets), deps(fake));
+    const out = await run(powerRequest(targets), deps(fake));
     expect(out.results.map((r) => r.instance_id)).toEqual([instanceId(0), instanceId(2)]);
     const defined: Targets = { ...targets, definedTags: { Ops: { tier: "dev" } } };
-    const out2 = await run(request(defined, { dryRun: true }), deps(fake));
+    const out2 = await run(powerRequest(defined, { dryRun: true }), deps(fake));
     expect(out2.results.map((r) => r.instance_id)).toEqual([instanceId(2)]);
   });
 
@@ -397,7 +395,7 @@ describe("runBatch: batches and selection", () => {
       freeformTags: {},
       definedTags: {},
     };
-    const out = await run(request(targets), deps(fake));
+    const out = await run(powerRequest(targets), deps(fake));
     expect(out.results).toHaveLength(25);
     expect(fake.count("ListInstances")).toBe(3);
   });
@@ -411,7 +409,7 @@ describe("runBatch: batches and selection", () => {
       freeformTags: {},
       definedTags: {},
     };
-    const out = await run(request(targets), deps(fake, { deadlineAt: Date.now() + 1000 }));
+    const out = await run(powerRequest(targets), deps(fake, { deadlineAt: Date.now() + 1000 }));
     expect(out.fatal?.code).toBe("ServiceError");
     expect(out.results).toEqual([]);
   });
@@ -419,7 +417,7 @@ describe("runBatch: batches and selection", () => {
   it("guardrail: instances outside ALLOWED_COMPARTMENT_IDS are failed Forbidden and never acted on", async () => {
     const fake = new FakeCompute([...fleet(1, "STOPPED", COMP_A), ...fleet(1, "STOPPED", COMP_B, 1)]);
     const out = await run(
-      request([instanceId(0), instanceId(1)]),
+      powerRequest([instanceId(0), instanceId(1)]),
       deps(fake, { config: config({ allowedCompartmentIds: new Set([COMP_A]) }) }),
     );
     expect(out.results[0]).toMatchObject({ outcome: "changed" });
@@ -442,7 +440,7 @@ describe("runBatch: batches and selection", () => {
       }
     };
     const ids = Array.from({ length: 30 }, (_, i) => instanceId(i));
-    const out = await run(request(ids), deps(fake, { config: config({ maxConcurrency: 4 }) }));
+    const out = await run(powerRequest(ids), deps(fake, { config: config({ maxConcurrency: 4 }) }));
     expectAll(out, "changed");
     expect(peak).toBeLessThanOrEqual(4);
   });
@@ -472,7 +470,7 @@ describe("runBatch: batches and selection", () => {
     });
     const ids = Array.from({ length: n }, (_, i) => instanceId(i));
     const out = await run(
-      request(ids, { wait: false }),
+      powerRequest(ids, { wait: false }),
       deps(fake, { config: config({ maxConcurrency: 1 }), deadlineAt: Date.now() + 1500 }),
     );
     call.mockRestore();
@@ -499,7 +497,7 @@ describe("runBatch: batches and selection", () => {
     const fake = new FakeCompute(fleet(12, "STOPPED"));
     const ids = Array.from({ length: 12 }, (_, i) => instanceId(i));
     const tuning = { ...FAST, retry: { ...FAST.retry, requestTimeoutMs: 40, maxAttempts: 1 } } as typeof FAST;
-    const out = await run(request(ids), deps(fake, { config: config({ maxRate: 40 }), tuning }));
+    const out = await run(powerRequest(ids), deps(fake, { config: config({ maxRate: 40 }), tuning }));
     expectAll(out, "changed");
     expect(fake.count("InstanceAction")).toBe(12);
   });
@@ -507,26 +505,26 @@ describe("runBatch: batches and selection", () => {
   it("polling learns how long transitions take: a second batch reads states less often", async () => {
     const tuning = { ...FAST, watch: { ...FAST.watch, slowPollMs: 400 } } as typeof FAST;
     const first = new FakeCompute(fleet(1, "STOPPED"), { durationsMs: { START: 300 } });
-    await run(request([instanceId(0)]), deps(first, { tuning }));
+    await run(powerRequest([instanceId(0)]), deps(first, { tuning }));
     const second = new FakeCompute(fleet(1, "STOPPED"), { durationsMs: { START: 300 } });
-    const out = await run(request([instanceId(0)]), deps(second, { tuning }));
+    const out = await run(powerRequest([instanceId(0)]), deps(second, { tuning }));
     expect(out.results[0]).toMatchObject({ outcome: "changed" });
     expect(second.count("GetInstance")).toBeLessThan(first.count("GetInstance"));
   });
 
   it("few waiters are polled one by one, many with one listing per compartment", async () => {
     const few = new FakeCompute(fleet(2, "STOPPED"));
-    await run(request([instanceId(0), instanceId(1)]), deps(few));
+    await run(powerRequest([instanceId(0), instanceId(1)]), deps(few));
     expect(few.count("ListInstances")).toBe(0);
     const many = new FakeCompute(fleet(30, "STOPPED"), { durationsMs: { START: 200 } });
-    await run(request(Array.from({ length: 30 }, (_, i) => instanceId(i))), deps(many));
+    await run(powerRequest(Array.from({ length: 30 }, (_, i) => instanceId(i))), deps(many));
     expect(many.count("ListInstances")).toBeGreaterThan(1);
     expect(many.count("GetInstance")).toBeLessThan(10);
   });
 
   it("a held transition is waited out, then reported changed", async () => {
     const fake = new FakeCompute(fleet(1, "STOPPED"), { hold: { instanceIds: [instanceId(0)], ms: 150 } });
-    const out = await run(request([instanceId(0)]), deps(fake));
+    const out = await run(powerRequest([instanceId(0)]), deps(fake));
     expect(out.results[0]).toMatchObject({ outcome: "changed" });
   });
 
@@ -539,7 +537,7 @@ describe("runBatch: batches and selection", () => {
       fake.setState(id, "STARTING", { to: "STOPPED", afterMs: 30 });
       return v;
     };
-    const out = await run(request([id]), deps(fake, { tuning: { ...FAST, staleGraceMs: 0 } }));
+    const out = await run(powerRequest([id]), deps(fake, { tuning: { ...FAST, staleGraceMs: 0 } }));
     expect(out.results[0]).toMatchObject({ outcome: "failed", error: { code: "UnexpectedState" } });
     expect(fake.count("InstanceAction")).toBe(1);
   });

@@ -17,7 +17,7 @@ import {
   type OtherKind,
 } from "../../src/kinds.js";
 import { type PowerRequest, parseRequest, type Targets } from "../../src/request.js";
-import { COMP_A, config, FAST, instanceId, quietLogger } from "../helpers/batch-fixtures.js";
+import { COMP_A, config, FAST, instanceId, powerRequest, quietLogger } from "../helpers/batch-fixtures.js";
 import { FakeCompute } from "../helpers/fake-compute.js";
 import { FakeKind } from "../helpers/fake-kinds.js";
 
@@ -242,10 +242,6 @@ function fleet(): Fleet {
   return { compute, pools, nodes, containers, router };
 }
 
-function request(targets: Targets, overrides: Partial<PowerRequest> = {}): PowerRequest {
-  return { action: "START", targets, wait: true, timeoutSeconds: undefined, dryRun: false, ...overrides };
-}
-
 async function run(f: Fleet, req: PowerRequest) {
   const now = Date.now();
   return await runBatch(req, {
@@ -262,7 +258,7 @@ describe("kinds: batches over the fakes", () => {
   it("mixed ids: every target gets one result with its kind; a node pool starts to the request size", async () => {
     const f = fleet();
     const ids = [instanceId(1), POOL, NODES, CI];
-    const out = await run(f, request({ kind: "ids", ids }, { size: 2 }));
+    const out = await run(f, powerRequest({ kind: "ids", ids }, { size: 2 }));
     expect(out.results.map((r) => [r.target_id, r.kind, r.outcome])).toEqual([
       [instanceId(1), "instance", "changed"],
       [POOL, "instance_pool", "unchanged"],
@@ -280,17 +276,17 @@ describe("kinds: batches over the fakes", () => {
   it("dry run acts on no kind; a second run is unchanged and sends nothing", async () => {
     const f = fleet();
     const ids = [NODES, CI];
-    const req = request({ kind: "ids", ids }, { action: "SOFTSTOP" });
+    const req = powerRequest({ kind: "ids", ids }, { action: "SOFTSTOP" });
     const plan = await run(f, { ...req, dryRun: true });
     expect(plan.results.map((r) => r.outcome)).toEqual(["unchanged", "unchanged"]);
-    const started = await run(f, request({ kind: "ids", ids: [CI] }, { dryRun: true }));
+    const started = await run(f, powerRequest({ kind: "ids", ids: [CI] }, { dryRun: true }));
     expect(started.results.map((r) => r.outcome)).toEqual(["planned"]);
     expect([...f.nodes.calls, ...f.containers.calls].filter((c) => c.operation === "act")).toEqual([]);
   });
 
   it("start of a node pool with no recorded size and no size fails NoRecordedSize", async () => {
     const f = fleet();
-    const out = await run(f, request({ kind: "ids", ids: [NODES] }));
+    const out = await run(f, powerRequest({ kind: "ids", ids: [NODES] }));
     expect(out.results).toEqual([
       expect.objectContaining({
         target_id: NODES,
@@ -309,10 +305,10 @@ describe("kinds: batches over the fakes", () => {
       size: 5,
       freeformTags: { a: "b" },
     });
-    const stopped = await run(f, request({ kind: "ids", ids: [NODES] }, { action: "SOFTSTOP" }));
+    const stopped = await run(f, powerRequest({ kind: "ids", ids: [NODES] }, { action: "SOFTSTOP" }));
     expect(stopped.results[0]).toMatchObject({ outcome: "changed", size: 0 });
     expect(f.nodes.state(NODES)?.freeformTags).toEqual({ a: "b", "power-previous-size": "5" });
-    const started = await run(f, request({ kind: "ids", ids: [NODES] }));
+    const started = await run(f, powerRequest({ kind: "ids", ids: [NODES] }));
     expect(started.results[0]).toMatchObject({ outcome: "changed", size: 5 });
   });
 
@@ -325,7 +321,7 @@ describe("kinds: batches over the fakes", () => {
       definedTags: {},
       kinds: ["instance", "instance_pool"],
     };
-    const out = await run(f, request(targets, { action: "SOFTSTOP" }));
+    const out = await run(f, powerRequest(targets, { action: "SOFTSTOP" }));
     expect(out.results.map((r) => [r.target_id, r.outcome])).toEqual([
       [instanceId(1), "unchanged"],
       [POOL, "changed"],

@@ -5,7 +5,15 @@ import { type RegionalDeps, type RegionalOutcome, runRegional } from "../../src/
 import { type RegionalCompute, regionOfId, singleRegion } from "../../src/regions.js";
 import type { PowerRequest, Targets } from "../../src/request.js";
 import { resetLearnedDurations } from "../../src/watch.js";
-import { COMP_A, config, FAST, instanceId, quietLogger } from "../helpers/batch-fixtures.js";
+import {
+  COMP_A,
+  config,
+  FAST,
+  instanceId,
+  onFakeTime,
+  powerRequest,
+  quietLogger,
+} from "../helpers/batch-fixtures.js";
 import { FakeCompute } from "../helpers/fake-compute.js";
 
 const KEYS: Record<string, string> = { iad: "us-ashburn-1", phx: "us-phoenix-1", fra: "eu-frankfurt-1" };
@@ -52,17 +60,6 @@ function never(signal: AbortSignal | undefined): Promise<never> {
   });
 }
 
-function request(targets: Targets | string[], overrides: Partial<PowerRequest> = {}): PowerRequest {
-  return {
-    action: "START",
-    targets: Array.isArray(targets) ? { kind: "ids", ids: targets } : targets,
-    wait: true,
-    timeoutSeconds: undefined,
-    dryRun: false,
-    ...overrides,
-  };
-}
-
 function compartment(regions?: string[] | "all"): Targets {
   return {
     kind: "compartment",
@@ -98,10 +95,8 @@ afterEach(() => {
   vi.useRealTimers();
 });
 
-async function run(req: PowerRequest, d: RegionalDeps): Promise<RegionalOutcome> {
-  const outcome = runRegional(req, d);
-  await vi.runAllTimersAsync();
-  return outcome;
+function run(req: PowerRequest, d: RegionalDeps): Promise<RegionalOutcome> {
+  return onFakeTime(runRegional(req, d));
 }
 
 describe("regionOfId", () => {
@@ -129,7 +124,7 @@ describe("runRegional: ids", () => {
     const phx = stopped([ids[0] as string, ids[3] as string]);
     const fra = stopped([ids[2] as string]);
     const regions = new FakeRegions({ "us-ashburn-1": iad, "us-phoenix-1": phx, "eu-frankfurt-1": fra });
-    const out = await run(request(ids), deps(regions));
+    const out = await run(powerRequest(ids), deps(regions));
     expect(out.results.map((r) => [r.target_id, r.region, r.outcome])).toEqual([
       [ids[0], "us-phoenix-1", "changed"],
       [ids[1], "us-ashburn-1", "changed"],
@@ -146,7 +141,7 @@ describe("runRegional: ids", () => {
     const good = instanceId(1, "iad");
     const bad = "ocid1.instance.oc1.xyz.fake0002";
     const iad = stopped([good]);
-    const out = await run(request([bad, good]), deps(new FakeRegions({ "us-ashburn-1": iad })));
+    const out = await run(powerRequest([bad, good]), deps(new FakeRegions({ "us-ashburn-1": iad })));
     expect(out.results[0]).toMatchObject({
       target_id: bad,
       outcome: "failed",
@@ -161,7 +156,7 @@ describe("runRegional: ids", () => {
     const fast = instanceId(1, "iad");
     const slow = instanceId(2, "phx");
     const regions = new FakeRegions({ "us-ashburn-1": stopped([fast]), "us-phoenix-1": hanging });
-    const out = await run(request([fast, slow]), deps(regions, 3000));
+    const out = await run(powerRequest([fast, slow]), deps(regions, 3000));
     expect(out.results).toHaveLength(2);
     expect(out.results[0]).toMatchObject({ target_id: fast, outcome: "changed", region: "us-ashburn-1" });
     expect(out.results[1]).toMatchObject({ target_id: slow, outcome: "failed", region: "us-phoenix-1" });
@@ -171,7 +166,7 @@ describe("runRegional: ids", () => {
   it("ids of a region whose batch cannot run fail with that error, each one reported", async () => {
     const ids = [instanceId(1, "iad"), instanceId(2, "phx"), instanceId(3, "phx")];
     const regions = new FakeRegions({ "us-ashburn-1": stopped([ids[0] as string]) });
-    const out = await run(request(ids), deps(regions));
+    const out = await run(powerRequest(ids), deps(regions));
     expect(out.results.map((r) => [r.target_id, r.region, r.outcome])).toEqual([
       [ids[0], "us-ashburn-1", "changed"],
       [ids[1], "us-phoenix-1", "failed"],
@@ -189,7 +184,7 @@ describe("runRegional: ids", () => {
         status: 401,
       });
     };
-    const out = await run(request([id]), deps(new FakeRegions({ "us-phoenix-1": phx })));
+    const out = await run(powerRequest([id]), deps(new FakeRegions({ "us-phoenix-1": phx })));
     expect(out.results[0]).toMatchObject({
       outcome: "failed",
       region: "us-phoenix-1",
@@ -204,7 +199,7 @@ describe("runRegional: compartment", () => {
     const iad = stopped([instanceId(1, "iad")]);
     const phx = stopped([instanceId(2, "phx")]);
     const regions = new FakeRegions({ "us-ashburn-1": iad, "us-phoenix-1": phx });
-    const out = await run(request(compartment()), deps(regions));
+    const out = await run(powerRequest(compartment()), deps(regions));
     expect(out.results.map((r) => r.region)).toEqual(["us-ashburn-1"]);
     expect(phx.calls).toHaveLength(0);
   });
@@ -221,7 +216,7 @@ describe("runRegional: compartment", () => {
     };
     const regions = new FakeRegions({ "us-ashburn-1": iad, "us-phoenix-1": phx, "eu-frankfurt-1": fra });
     const out = await run(
-      request(compartment(["eu-frankfurt-1", "us-phoenix-1", "us-ashburn-1"])),
+      powerRequest(compartment(["eu-frankfurt-1", "us-phoenix-1", "us-ashburn-1"])),
       deps(regions),
     );
     expect(out.fatal).toBeUndefined();
@@ -241,7 +236,7 @@ describe("runRegional: compartment", () => {
       "eu-frankfurt-1": stopped([instanceId(3, "fra")]),
     };
     const regions = new FakeRegions(ports);
-    const out = await run(request(compartment("all")), deps(regions));
+    const out = await run(powerRequest(compartment("all")), deps(regions));
     expect(regions.subscriptionCalls).toBe(1);
     expect(out.results.map((r) => r.region).sort()).toEqual([
       "eu-frankfurt-1",
@@ -256,7 +251,7 @@ describe("runRegional: compartment", () => {
     regions.subscriptions = async () => {
       throw new ComputeError("ServiceError", "500 InternalServerError", { transient: true, status: 500 });
     };
-    const out = await run(request(compartment("all")), deps(regions));
+    const out = await run(powerRequest(compartment("all")), deps(regions));
     expect(out.fatal?.message).toMatch(/subscribed regions failed/);
     expect(out.results).toEqual([]);
     expect(iad.calls).toHaveLength(0);
@@ -266,7 +261,7 @@ describe("runRegional: compartment", () => {
     const iad = stopped([instanceId(1, "iad")]);
     const regions = new FakeRegions({ "us-ashburn-1": iad });
     regions.subscriptions = async () => ["us-ashburn-1", "ap-tokyo-1"];
-    const out = await run(request(compartment("all")), deps(regions));
+    const out = await run(powerRequest(compartment("all")), deps(regions));
     expect(out.fatal).toBeUndefined();
     expect(out.results.map((r) => [r.region, r.outcome])).toEqual([["us-ashburn-1", "changed"]]);
     expect(out.regionErrors).toEqual([
@@ -280,7 +275,7 @@ describe("runRegional: compartment", () => {
   it("an unknown region name is InvalidParameter naming regions[i], before any call", async () => {
     const iad = stopped([instanceId(1, "iad")]);
     const regions = new FakeRegions({ "us-ashburn-1": iad });
-    const out = await run(request(compartment(["us-ashburn-1", "mars-olympus-1"])), deps(regions));
+    const out = await run(powerRequest(compartment(["us-ashburn-1", "mars-olympus-1"])), deps(regions));
     expect(out.fatal).toMatchObject({
       code: "InvalidParameter",
       message: expect.stringContaining("regions[1]"),
@@ -297,7 +292,7 @@ describe("runRegional: compartment", () => {
       return f;
     };
     const regions = new FakeRegions({ "us-ashburn-1": failing(), "us-phoenix-1": failing() });
-    const out = await run(request(compartment(["us-ashburn-1", "us-phoenix-1"])), deps(regions));
+    const out = await run(powerRequest(compartment(["us-ashburn-1", "us-phoenix-1"])), deps(regions));
     expect(out.fatal?.code).toBe("NotAuthorizedOrNotFound");
     expect(out.regionErrors.map((e) => e.region)).toEqual(["us-ashburn-1", "us-phoenix-1"]);
   });
