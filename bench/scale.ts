@@ -10,7 +10,8 @@ import { createWriteStream, mkdirSync } from "node:fs";
 import { dirname, relative, resolve } from "node:path";
 import { FnProcess } from "../emulator/src/fn-agent.js";
 import { startEmulator } from "../emulator/src/index.js";
-import { Admin, type CallRecord } from "./emulator.js";
+import { regionInfo } from "../emulator/src/regions.js";
+import { Admin } from "./emulator.js";
 import { BenchError } from "./errors.js";
 import { ROOT } from "./functions.js";
 import { benchOcid } from "./ids.js";
@@ -104,10 +105,6 @@ async function seedRegion(
   return ids;
 }
 
-async function drainCalls(admin: Admin): Promise<CallRecord[]> {
-  return await admin.allCalls();
-}
-
 export async function runScale(opts: ScaleOptions): Promise<ScaleResult> {
   const root = new Admin(opts.url);
   await root.setTimings({ timeScale: opts.timeScale, durationsMs: { START: opts.transitionMs } });
@@ -167,7 +164,7 @@ export async function runScale(opts: ScaleOptions): Promise<ScaleResult> {
   const regions: ScaleRegionResult[] = [];
   for (const region of opts.regions) {
     const admin = admins.get(region.name) as Admin;
-    const calls = await drainCalls(admin);
+    const calls = await admin.allCalls();
     const mine = ids.get(region.name) ?? [];
     const states = await admin.instances(mine);
     regions.push({
@@ -207,13 +204,6 @@ export async function runScale(opts: ScaleOptions): Promise<ScaleResult> {
 /** Issue 14's targets for one invocation over many targets in several regions. */
 export const SCALE_TARGETS = { ratio: 1.2, rssMb: 128, callsPerInstance: 1.1 } as const;
 
-/** The oc1 keys of the regions the bench emulates (OCIDs carry them). */
-const KEYS: Record<string, string> = {
-  "us-ashburn-1": "iad",
-  "us-phoenix-1": "phx",
-  "eu-frankfurt-1": "fra",
-};
-
 /** The scale section: its own emulator serving the profile's regions (the first is the function's). */
 export async function runScaleSection(opts: {
   profile: Profile;
@@ -224,11 +214,8 @@ export async function runScaleSection(opts: {
   const { profile } = opts;
   const [home, ...others] = profile.scaleRegions;
   if (!home) throw new BenchError("scale: the profile names no region");
-  const regions = profile.scaleRegions.map((name) => {
-    const key = KEYS[name];
-    if (!key) throw new BenchError(`scale: no region key known for ${name}`);
-    return { name, key };
-  });
+  // The emulator's own name → key table (from the SDK's): the keys its OCIDs carry.
+  const regions = profile.scaleRegions.map((name) => ({ name, key: regionInfo(name).key }));
   const emulator = await startEmulator({
     port: 0,
     state: { region: home },

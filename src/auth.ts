@@ -13,12 +13,13 @@ import {
   ConfigFileAuthenticationDetailsProvider,
   InstancePrincipalsAuthenticationDetailsProviderBuilder,
   isRegionProvider,
-  Region,
+  type Region,
   ResourcePrincipalAuthenticationDetailsProvider,
 } from "oci-common";
 import { type AuthMode, readAuthMode } from "./config.js";
 import { PowerError } from "./errors.js";
 import { scrubSecrets } from "./log.js";
+import { regionByKeyOrName } from "./region-table.js";
 
 export { scrubSecrets };
 
@@ -33,12 +34,6 @@ export interface AuthChoice {
 
 const DEFAULT_METADATA_BASE_URL = "http://169.254.169.254/opc/v2/";
 
-/** A region the metadata service names by key (iad) or name (us-ashburn-1), from the SDK's tables. */
-function regionNamed(text: string): Region | undefined {
-  const value = text.trim().toLowerCase();
-  return Region.values().find((r) => r.regionId === value || r.regionCode === value);
-}
-
 /**
  * The instance's region when the SDK did not read it: it does so only while it looks up the
  * federation endpoint itself, so with OCI_FEDERATION_ENDPOINT set the region is read here, from the
@@ -48,7 +43,8 @@ async function instanceRegion(metadataBase: string | undefined, signal: AbortSig
   const base = (metadataBase || DEFAULT_METADATA_BASE_URL).replace(/\/?$/, "/");
   const res = await fetch(`${base}instance/region`, { headers: { authorization: "Bearer Oracle" }, signal });
   const text = await res.text();
-  const region = res.ok ? regionNamed(text) : undefined;
+  // The metadata service names the region by key (iad) or by name (us-ashburn-1).
+  const region = res.ok ? regionByKeyOrName(text.trim().toLowerCase()) : undefined;
   if (!region) throw new Error(`the metadata service named no region this SDK knows (HTTP ${res.status})`);
   return region;
 }

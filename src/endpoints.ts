@@ -38,16 +38,6 @@ function checkUrl(key: string, raw: string): string {
   return raw.replace(/\/+$/, "");
 }
 
-/** Validates the endpoint keys once (at setup), so a bad value is named before any call. */
-export function checkEndpointConfig(env: Env, serviceKeys: readonly string[] = []): void {
-  const template = env[ENDPOINT_TEMPLATE_KEY]?.trim();
-  if (template) templateOf(template);
-  for (const key of [...serviceKeys, ENDPOINT_KEY]) {
-    const value = env[key]?.trim();
-    if (value) checkUrl(key, value);
-  }
-}
-
 function templateOf(raw: string): string {
   if (!raw.includes(REGION_PLACEHOLDER)) {
     throw bad(ENDPOINT_TEMPLATE_KEY, "must contain {region}, e.g. http://127.0.0.1:8080/{region}");

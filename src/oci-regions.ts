@@ -2,16 +2,15 @@
  * The OCI adapter of RegionalCompute: one KindRouter (instances and every other kind) per region,
  * made on first use and kept for the process, all signing with the one principal (resource principal,
  * instance principal or API key: OCI accepts the same tokens in every region of the realm). Regions
- * come from oci-common's tables (Region.values(): region name, key and realm), never from the
- * metadata service, so an unknown key costs no call.
+ * come from the SDK's table (region-table.ts), so an unknown key costs no call.
  */
-import type { AuthenticationDetailsProvider } from "oci-common";
-import { Region } from "oci-common";
+import type { AuthenticationDetailsProvider, Region } from "oci-common";
 import type { ComputePort } from "./compute.js";
 import type { AuthMode, Env } from "./config.js";
 import { configuredEndpoint } from "./endpoints.js";
 import { ComputeError, PowerError } from "./errors.js";
 import { callOci, RecordingHttpClient } from "./oci-compute.js";
+import { regionByKeyOrName, regionByName } from "./region-table.js";
 import type { RegionalCompute } from "./regions.js";
 
 export interface RegionalContext {
@@ -22,18 +21,6 @@ export interface RegionalContext {
   home: Region | undefined;
   /** The port of one region (the caller builds its clients for that SDK region). */
   makePort: (region: Region) => ComputePort;
-}
-
-/** The region's SDK object, or undefined when the SDK does not know the name. */
-export function sdkRegion(name: string): Region | undefined {
-  return Region.values().find((r) => r.regionId === name);
-}
-
-export function regionOfSegment(realm: string, segment: string): string | undefined {
-  const match = Region.values().find(
-    (r) => r.realm.realmId === realm && (r.regionCode === segment || r.regionId === segment),
-  );
-  return match?.regionId;
 }
 
 /** The home region: the credentials' region (resource principal, config file, instance metadata). */
@@ -94,12 +81,12 @@ export function createRegionalCompute(c: RegionalContext, home: ComputePort): Re
   const ports = new Map<string, ComputePort>([[homeRegion.regionId, home]]);
   return {
     homeRegion: homeRegion.regionId,
-    regionOf: regionOfSegment,
-    isRegion: (name) => sdkRegion(name) !== undefined,
+    regionOf: (realm, segment) => regionByKeyOrName(segment, realm)?.regionId,
+    isRegion: (name) => regionByName(name) !== undefined,
     forRegion(name) {
       let port = ports.get(name);
       if (!port) {
-        const region = sdkRegion(name);
+        const region = regionByName(name);
         if (!region)
           throw new PowerError("InvalidParameter", `${JSON.stringify(name)} is not an OCI region name`);
         port = c.makePort(region);
