@@ -86,7 +86,11 @@ async function runIds(
   for (const id of unique) {
     const where = regionOfId(id, deps.regional);
     if (!where.ok) done.set(id, unknownRegion(id, where.segment, deps.startedAt, now));
-    else groups.set(where.region, [...(groups.get(where.region) ?? []), id]);
+    else {
+      const group = groups.get(where.region);
+      if (group) group.push(id);
+      else groups.set(where.region, [id]);
+    }
   }
   let apiCalls = 0;
   await Promise.all(
